@@ -1,0 +1,288 @@
+"""
+Canvas requests, described once.
+
+A :class:`CanvasRequest` says what to send (method, path, query, form) and how to read the
+answer; :func:`read_response` turns any answer into a value or a :class:`CanvasError`. The sync
+and async transports only move bytes, so both behave the same by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from airflow_provider_canvas_reports.exceptions import (
+    CanvasAuthError,
+    CanvasBadRequestError,
+    CanvasError,
+    CanvasNotFoundError,
+    CanvasRateLimitError,
+    CanvasServerError,
+    CanvasUnexpectedResponseError,
+)
+from airflow_provider_canvas_reports.ids import (
+    course_id_path_segment,
+    validate_parameter_name,
+    validate_report_id,
+    validate_report_type,
+)
+
+API_PREFIX = "/api/v1"
+
+
+class ReportStatus(str, Enum):
+    """The states a Canvas report declares; course reports go created → running → complete/error."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    COMPILING = "compiling"
+    COMPLETE = "complete"
+    ERROR = "error"
+    ABORTED = "aborted"
+    DELETED = "deleted"
+
+    @classmethod
+    def is_success(cls, status: object) -> bool:
+        return status == cls.COMPLETE.value
+
+    @classmethod
+    def is_failure(cls, status: object) -> bool:
+        return status in FAILED_STATES
+
+    @classmethod
+    def is_terminal(cls, status: object) -> bool:
+        """Whether ``status`` is final. Anything unknown counts as still going."""
+        return cls.is_success(status) or cls.is_failure(status)
+
+
+FAILED_STATES = frozenset({ReportStatus.ERROR.value, ReportStatus.ABORTED.value, ReportStatus.DELETED.value})
+ACTIVE_STATES = frozenset({ReportStatus.CREATED.value, ReportStatus.RUNNING.value, ReportStatus.COMPILING.value})
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """What a transport received: status, headers with lower-case names, and the body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class CanvasRequest:
+    """
+    One Canvas API call, independent of the HTTP library that sends it.
+
+    :param method: HTTP method.
+    :param path: the path below the Canvas base URL, already validated and encoded.
+    :param form: form fields for the body, in order (repeated keys allowed).
+    :param read: turns the decoded JSON into the caller's value, raising
+        :class:`CanvasUnexpectedResponseError` when keys are missing.
+    """
+
+    method: str
+    path: str
+    form: Sequence[tuple[str, str]] = ()
+    read: Callable[[Any, CanvasRequest], Any] = field(default=lambda data, request: data, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+# --- paths ---------------------------------------------------------------------------------------
+
+
+def course_path(course_id: object, *rest: str) -> str:
+    """``/api/v1/courses/<course>/...``; account reports will get an ``account_path`` twin."""
+    return "/".join((API_PREFIX, "courses", course_id_path_segment(course_id), *rest))
+
+
+def course_report_path(course_id: object, report_type: object, report_id: object | None = None) -> str:
+    parts = ["reports", validate_report_type(report_type)]
+    if report_id is not None:
+        parts.append(str(validate_report_id(report_id)))
+    return course_path(course_id, *parts)
+
+
+def encode_report_parameters(parameters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """
+    Encode report parameters the way Canvas reads them.
+
+    ``{"section_ids": [1, 2]}`` becomes ``parameters[section_ids][]=1&parameters[section_ids][]=2``.
+    """
+    form: list[tuple[str, str]] = []
+    for name, value in (parameters or {}).items():
+        key = f"parameters[{validate_parameter_name(name)}]"
+        if isinstance(value, (list, tuple, set, frozenset)):
+            values: Iterable[Any] = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+            form.extend((f"{key}[]", _form_value(item, name)) for item in values)
+        else:
+            form.append((key, _form_value(value, name)))
+    return form
+
+
+def _form_value(value: Any, name: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        text = str(value)
+        if text and text.isprintable():
+            return text
+    raise ValueError(f"Invalid value {value!r} for report parameter {name!r}: expected ids or strings")
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+def _read_report(data: Any, request: CanvasRequest) -> dict[str, Any]:
+    if not isinstance(data, dict) or "id" not in data or "status" not in data:
+        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise CanvasUnexpectedResponseError(
+            f"{request.label}: expected a report with 'id' and 'status', got {keys}"
+        )
+    return data
+
+
+def _read_optional_report(data: Any, request: CanvasRequest) -> dict[str, Any] | None:
+    if data == {}:
+        return None
+    return _read_report(data, request)
+
+
+def _read_user(data: Any, request: CanvasRequest) -> dict[str, Any]:
+    if not isinstance(data, dict) or "id" not in data:
+        raise CanvasUnexpectedResponseError(f"{request.label}: expected the user, got {type(data).__name__}")
+    return data
+
+
+def start_course_report(
+    course_id: object, report_type: object, parameters: Mapping[str, Any] | None = None
+) -> CanvasRequest:
+    return CanvasRequest(
+        "POST",
+        course_report_path(course_id, report_type),
+        form=encode_report_parameters(parameters),
+        read=_read_report,
+    )
+
+
+def get_course_report(course_id: object, report_type: object, report_id: object) -> CanvasRequest:
+    return CanvasRequest("GET", course_report_path(course_id, report_type, report_id), read=_read_report)
+
+
+def get_last_course_report(course_id: object, report_type: object) -> CanvasRequest:
+    return CanvasRequest("GET", course_report_path(course_id, report_type), read=_read_optional_report)
+
+
+def get_self() -> CanvasRequest:
+    return CanvasRequest("GET", f"{API_PREFIX}/users/self", read=_read_user)
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _canvas_message(raw: RawResponse) -> str:
+    """Canvas's own words from an error body: ``error``, ``errors[].message``, or a short text."""
+    try:
+        data = json.loads(raw.body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        if isinstance(data.get("error"), str):
+            return data["error"]
+        errors = data.get("errors")
+        if isinstance(errors, list):
+            messages = [e.get("message") for e in errors if isinstance(e, dict) and e.get("message")]
+            if messages:
+                return "; ".join(str(m) for m in messages)
+        if isinstance(errors, dict):
+            return json.dumps(errors)[:300]
+        if isinstance(data.get("message"), str):
+            return data["message"]
+    text = _TAG.sub(" ", raw.body[:2000].decode("utf-8", "replace"))
+    return " ".join(text.split())[:300] or "(empty body)"
+
+
+def _is_throttled(raw: RawResponse) -> bool:
+    return raw.status == 429 or (raw.status == 403 and b"Rate Limit Exceeded" in raw.body[:500])
+
+
+def error_for(request: CanvasRequest, raw: RawResponse) -> CanvasError:
+    """The :class:`CanvasError` that an unsuccessful answer means."""
+    message = _canvas_message(raw)
+    text = f"Canvas {request.label} failed with HTTP {raw.status}: {message}"
+    kwargs = {"status_code": raw.status, "canvas_message": message}
+    if _is_throttled(raw):
+        return CanvasRateLimitError(text, **kwargs)
+    if raw.status in (401, 403):
+        return CanvasAuthError(text, **kwargs)
+    if raw.status == 404:
+        return CanvasNotFoundError(text, **kwargs)
+    if raw.status == 400:
+        return CanvasBadRequestError(text, **kwargs)
+    if raw.status >= 500:
+        return CanvasServerError(text, **kwargs)
+    return CanvasError(text, **kwargs)
+
+
+def read_response(request: CanvasRequest, raw: RawResponse) -> Any:
+    """Return the value ``request`` promises from ``raw``, or raise the matching :class:`CanvasError`."""
+    if not 200 <= raw.status < 300:
+        raise error_for(request, raw)
+    try:
+        data = json.loads(raw.body)
+    except ValueError:
+        content_type = raw.headers.get("content-type", "unknown")
+        raise CanvasUnexpectedResponseError(
+            f"Canvas {request.label} answered HTTP {raw.status} with {content_type} where JSON is due: "
+            f"{_canvas_message(raw)}",
+            status_code=raw.status,
+        ) from None
+    return request.read(data, request)
+
+
+def rate_limit_remaining(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("x-rate-limit-remaining")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --- secrets -------------------------------------------------------------------------------------
+
+_VERIFIER = re.compile(r"([?&]verifier=)[^&#]*")
+
+
+def redact_file_url(url: str | None) -> str | None:
+    """``file_url`` without its verifier, which is a credential that never expires."""
+    if url is None:
+        return None
+    return _VERIFIER.sub(r"\1***", url)
+
+
+#: Report keys a downstream task may see; ``file_url`` and the attachment's ``url`` are left out.
+_SUMMARY_KEYS = ("id", "status", "report_type", "course_id", "parameters", "created_at", "started_at",
+                 "ended_at", "progress")
+
+
+def report_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The report metadata that is safe for logs, XCom and trigger events (no ``file_url``)."""
+    summary = {key: report.get(key) for key in _SUMMARY_KEYS if key in report}
+    attachment = report.get("attachment")
+    if isinstance(attachment, Mapping):
+        summary["attachment"] = {
+            "id": attachment.get("id"),
+            "filename": attachment.get("filename"),
+            "display_name": attachment.get("display_name"),
+            "content_type": attachment.get("content-type"),
+            "size": attachment.get("size"),
+        }
+    return summary

@@ -1,0 +1,215 @@
+"""CanvasHook: Canvas LMS's Course Reports API, for tasks (sync) and triggers (async)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_canvas_reports import api
+from airflow_provider_canvas_reports.settings import CanvasSettings, build_settings
+
+if TYPE_CHECKING:
+    import requests
+
+    from airflow_provider_canvas_reports.transports import AsyncTransport, SyncTransport
+
+
+class CanvasHook(BaseHook):
+    """
+    Talk to Canvas LMS's Course Reports API.
+
+    The connection's host is the Canvas URL (``https://school.instructure.com``) and its password
+    the access token. Transient failures (connection errors, timeouts, 5xx, throttling) are
+    retried with exponential backoff and jitter; auth, not-found and bad-request errors are not.
+    Every id is validated before a request is built. Tasks use the sync methods; triggers use the
+    ``a``-prefixed ones, which never block the event loop and share one pooled HTTP client per loop.
+
+    :param canvas_conn_id: the ``canvas`` connection to use.
+    :param timeout: seconds to wait for each read of an answer (connection extra ``timeout``).
+    :param retry_limit: attempts in all per call, the first included (extra ``retry_limit``).
+    :param retry_max_seconds: no retry starts after this many seconds (extra ``retry_max_seconds``).
+    :param retry_backoff_seconds: the first wait between attempts (extra ``retry_backoff_seconds``).
+    :param settings_overrides: any other setting of :class:`~.settings.CanvasSettings` by name.
+    """
+
+    conn_name_attr = "canvas_conn_id"
+    default_conn_name = "canvas_default"
+    conn_type = "canvas"
+    hook_name = "Canvas LMS"
+
+    def __init__(
+        self,
+        canvas_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        retry_limit: int | None = None,
+        retry_max_seconds: float | None = None,
+        retry_backoff_seconds: float | None = None,
+        settings_overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.canvas_conn_id = canvas_conn_id
+        self._overrides: dict[str, Any] = {
+            "timeout": timeout,
+            "retry_limit": retry_limit,
+            "retry_max_seconds": retry_max_seconds,
+            "retry_backoff_seconds": retry_backoff_seconds,
+            **(settings_overrides or {}),
+        }
+        self._async_settings: CanvasSettings | None = None
+
+    # --- connection ------------------------------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> CanvasSettings:
+        """The settings from the connection (looked up once, synchronously)."""
+        conn = self.get_connection(self.canvas_conn_id)
+        settings = build_settings(conn.host, conn.password, conn.extra_dejson, self._overrides)
+        _mask(settings.token)
+        return settings
+
+    async def asettings(self) -> CanvasSettings:
+        """The settings from the connection, looked up without blocking the event loop."""
+        if self._async_settings is None:
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            conn = await get_async_connection(self.canvas_conn_id, hook=type(self))
+            extras = await get_async_extra_dejson(conn)
+            self._async_settings = build_settings(conn.host, conn.password, extras, self._overrides)
+        return self._async_settings
+
+    @cached_property
+    def transport(self) -> SyncTransport:
+        from airflow_provider_canvas_reports.transports import SyncTransport
+
+        return SyncTransport(self.settings, self.log)
+
+    def get_conn(self) -> requests.Session:
+        """The ``requests.Session`` used for Canvas calls (authorised, pooled)."""
+        return self.transport.session
+
+    def close(self) -> None:
+        """Close the pooled sync connections."""
+        if "transport" in self.__dict__:
+            self.transport.close()
+            del self.__dict__["transport"]
+
+    @asynccontextmanager
+    async def async_transport(self) -> AsyncIterator[AsyncTransport]:
+        """
+        Lease the event loop's shared HTTP client for a series of async calls.
+
+        Hold it for as long as you poll (a trigger holds it for its whole run); the client closes
+        when its last lease ends, including on cancellation.
+        """
+        from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
+
+        settings = await self.asettings()
+        async with async_clients.lease(settings) as client:
+            yield AsyncTransport(client, settings, self.log)
+
+    def run(self, request: api.CanvasRequest) -> Any:
+        """Send a described Canvas request (with retries) and return what it reads."""
+        self.log.debug("Canvas %s", request.label)
+        return self.transport.call(request)
+
+    async def arun(self, request: api.CanvasRequest) -> Any:
+        """Async :meth:`run`, over the event loop's shared client."""
+        self.log.debug("Canvas %s", request.label)
+        async with self.async_transport() as transport:
+            return await transport.call(request)
+
+    # --- course reports --------------------------------------------------------------------------
+
+    def start_course_report(
+        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """
+        Start a course report; Canvas makes a new one on every call.
+
+        :param course_id: a Canvas course id, or ``sis_course_id:X`` and the other alternate forms.
+        :param report_type: the report type, e.g. ``course_pace_docx``.
+        :param parameters: report parameters, e.g. ``{"section_ids": [1, 2]}``.
+        :return: the new report object.
+        """
+        return self.run(api.start_course_report(course_id, report_type, parameters))
+
+    def get_course_report(self, course_id: int | str, report_type: str, report_id: int | str) -> dict[str, Any]:
+        """Return the report ``report_id`` (status, progress, and once complete its file)."""
+        return self.run(api.get_course_report(course_id, report_type, report_id))
+
+    def get_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
+        """Return this token's most recent report of this type for the course, or ``None``."""
+        return self.run(api.get_last_course_report(course_id, report_type))
+
+    async def astart_course_report(
+        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Async :meth:`start_course_report`."""
+        return await self.arun(api.start_course_report(course_id, report_type, parameters))
+
+    async def aget_course_report(
+        self, course_id: int | str, report_type: str, report_id: int | str
+    ) -> dict[str, Any]:
+        """Async :meth:`get_course_report`."""
+        return await self.arun(api.get_course_report(course_id, report_type, report_id))
+
+    async def aget_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
+        """Async :meth:`get_last_course_report`."""
+        return await self.arun(api.get_last_course_report(course_id, report_type))
+
+    # --- the Airflow UI ---------------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Make one cheap authenticated call (``GET /api/v1/users/self``) for the UI's Test button."""
+        try:
+            user = self.run(api.get_self())
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"Connected to {self.settings.base_url} as {user.get('name') or user.get('id')}"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form for Airflow 2.11 (Airflow 3 reads ``ui-field-behaviour`` instead)."""
+        from airflow_provider_canvas_reports.get_provider_info import UI_FIELD_BEHAVIOUR
+
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra form fields for Airflow 2.11 (Airflow 3 reads ``conn-fields`` instead)."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, StringField
+
+        from airflow_provider_canvas_reports.get_provider_info import CONN_FIELDS
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            types = spec["schema"]["type"]
+            if "boolean" in types:
+                widgets[name] = BooleanField(lazy_gettext(spec["label"]), description=spec["description"])
+            else:
+                widgets[name] = StringField(
+                    lazy_gettext(spec["label"]), widget=BS3TextFieldWidget(), description=spec["description"]
+                )
+        return widgets
+
+
+def _mask(secret: str) -> None:
+    try:
+        from airflow.providers.common.compat.sdk import mask_secret
+    except ImportError:  # pragma: no cover - every supported Airflow has it
+        return
+    mask_secret(secret)

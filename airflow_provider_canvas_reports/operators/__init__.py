@@ -1,0 +1,1 @@
+"""Operators for Canvas LMS course reports."""

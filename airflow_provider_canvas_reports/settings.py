@@ -1,0 +1,153 @@
+"""How a ``canvas`` connection (plus hook arguments) becomes the settings every request uses."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+#: Connection extras a user may set, with their defaults. Hook arguments of the same name win.
+DEFAULTS: dict[str, Any] = {
+    "connect_timeout": 10.0,
+    "timeout": 60.0,
+    "retry_limit": 6,
+    "retry_max_seconds": 300.0,
+    "retry_backoff_seconds": 1.0,
+    "retry_backoff_max_seconds": 60.0,
+    "rate_limit_threshold": 100.0,
+    "rate_limit_max_pause_seconds": 10.0,
+    "max_connections": 64,
+    "verify_ssl": True,
+    "allow_http": False,
+}
+
+
+@dataclass(frozen=True)
+class CanvasSettings:
+    """
+    Everything a transport needs to talk to one Canvas instance.
+
+    :param base_url: ``https://school.instructure.com``, without a trailing slash.
+    :param token: the access token; only ever put in the ``Authorization`` header.
+    :param connect_timeout: seconds to wait for a TCP/TLS connection.
+    :param timeout: seconds to wait for each read of an answer.
+    :param retry_limit: attempts in all for one call, the first included (1 = never retry).
+    :param retry_max_seconds: no new attempt starts once this much time has passed since the first.
+    :param retry_backoff_seconds: first wait before retrying; doubles each time, with jitter.
+    :param retry_backoff_max_seconds: longest single wait.
+    :param rate_limit_threshold: below this ``X-Rate-Limit-Remaining``, pause before the next call.
+    :param rate_limit_max_pause_seconds: the pause when the bucket is empty; smaller when less so.
+    :param max_connections: connections kept open to Canvas per process (async: per event loop).
+    :param verify_ssl: verify TLS certificates (or a CA bundle path).
+    :param allow_http: allow a plain ``http://`` URL to a host that is not loopback.
+    """
+
+    base_url: str
+    token: str = field(repr=False)
+    connect_timeout: float = DEFAULTS["connect_timeout"]
+    timeout: float = DEFAULTS["timeout"]
+    retry_limit: int = DEFAULTS["retry_limit"]
+    retry_max_seconds: float = DEFAULTS["retry_max_seconds"]
+    retry_backoff_seconds: float = DEFAULTS["retry_backoff_seconds"]
+    retry_backoff_max_seconds: float = DEFAULTS["retry_backoff_max_seconds"]
+    rate_limit_threshold: float = DEFAULTS["rate_limit_threshold"]
+    rate_limit_max_pause_seconds: float = DEFAULTS["rate_limit_max_pause_seconds"]
+    max_connections: int = DEFAULTS["max_connections"]
+    verify_ssl: bool | str = DEFAULTS["verify_ssl"]
+    allow_http: bool = DEFAULTS["allow_http"]
+
+    @property
+    def pool_key(self) -> tuple[Any, ...]:
+        """Identifies settings that may share one pooled HTTP client."""
+        return (self.base_url, self.token, self.connect_timeout, self.timeout, self.max_connections,
+                self.verify_ssl)
+
+    def throttle_pause(self, remaining: float | None) -> float:
+        """Seconds to wait before the next call, given Canvas's ``X-Rate-Limit-Remaining``."""
+        if remaining is None or remaining >= self.rate_limit_threshold or self.rate_limit_threshold <= 0:
+            return 0.0
+        shortfall = (self.rate_limit_threshold - max(remaining, 0.0)) / self.rate_limit_threshold
+        return round(shortfall * self.rate_limit_max_pause_seconds, 3)
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    raise ValueError(f"Canvas connection extra {name!r} must be true or false, got {value!r}")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = DEFAULTS[name]
+    if name == "verify_ssl" and isinstance(value, str) and value.strip().lower() not in (
+        "true", "false", "1", "0", "yes", "no", "on", "off"
+    ):
+        return value  # a CA bundle path
+    if isinstance(default, bool):
+        return _as_bool(name, value)
+    try:
+        number = type(default)(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Canvas connection extra {name!r} must be a number, got {value!r}") from None
+    minimum = 1 if name in ("retry_limit", "max_connections") else 0
+    if number < minimum:
+        raise ValueError(f"Canvas connection extra {name!r} must be at least {minimum}, got {value!r}")
+    return number
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_base_url(host: str | None, allow_http: bool) -> str:
+    """``school.instructure.com`` → ``https://school.instructure.com``; refuses plain HTTP off loopback."""
+    if not host or not host.strip():
+        raise ValueError("The Canvas connection has no host: set it to your Canvas URL, e.g. https://school.instructure.com")
+    url = host.strip()
+    if "://" not in url:
+        url = f"https://{url}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"The Canvas URL {host!r} is not an http(s) URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("The Canvas URL must not carry credentials, a query or a fragment")
+    if parts.scheme == "http" and not (allow_http or _is_loopback(parts.hostname)):
+        raise ValueError(
+            f"Refusing plain http:// for Canvas host {parts.hostname!r}: the token would travel unencrypted. "
+            "Use https://, or set the connection extra allow_http=true if you really mean it."
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/v1"):
+        path = path[: -len("/api/v1")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def build_settings(
+    host: str | None, token: str | None, extras: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> CanvasSettings:
+    """
+    Settings from a connection's host, password and extras, with hook arguments on top.
+
+    Extras may be named plainly (``timeout``) or with Airflow 2's form prefix
+    (``extra__canvas__timeout``). ``None`` values mean "not set".
+    """
+    values: dict[str, Any] = {}
+    for name in DEFAULTS:
+        value = overrides.get(name)
+        if value is None:
+            value = extras.get(name, extras.get(f"extra__canvas__{name}"))
+        if value is not None and value != "":
+            values[name] = _coerce(name, value)
+    if not token:
+        raise ValueError("The Canvas connection has no access token: put it in the connection's password")
+    base_url = normalize_base_url(host, values.get("allow_http", DEFAULTS["allow_http"]))
+    known = {f.name for f in fields(CanvasSettings)}
+    return replace(CanvasSettings(base_url=base_url, token=token), **{k: v for k, v in values.items() if k in known})

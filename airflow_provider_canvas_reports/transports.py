@@ -1,0 +1,218 @@
+"""
+The two thin transports: ``requests`` for tasks, ``httpx`` for triggers.
+
+They move bytes and nothing else; what to send and how to read the answer is in
+:mod:`airflow_provider_canvas_reports.api`, and when to retry is :func:`retry_options`, shared by
+both. Heavy HTTP libraries are imported here only, and this module only when a hook first calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import tenacity
+
+from airflow_provider_canvas_reports import __version__
+from airflow_provider_canvas_reports.api import CanvasRequest, RawResponse, rate_limit_remaining, read_response
+from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasTransportError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    import httpx
+    import requests
+
+    from airflow_provider_canvas_reports.settings import CanvasSettings
+
+USER_AGENT = f"airflow-provider-canvas-reports/{__version__}"
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, CanvasError) and exc.retryable
+
+
+def retry_options(settings: CanvasSettings, log: logging.Logger | logging.LoggerAdapter) -> dict[str, Any]:
+    """tenacity arguments for one Canvas call: transient failures only, bounded in count and time."""
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s; retrying in %.1f s (attempt %d of %d)",
+            exc, state.upcoming_sleep, state.attempt_number + 1, settings.retry_limit,
+        )
+
+    return {
+        "stop": tenacity.stop_after_attempt(settings.retry_limit)
+        | tenacity.stop_before_delay(settings.retry_max_seconds),
+        "wait": tenacity.wait_exponential_jitter(
+            initial=settings.retry_backoff_seconds, max=settings.retry_backoff_max_seconds
+        ),
+        "retry": tenacity.retry_if_exception(_is_retryable),
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }
+
+
+def _headers(settings: CanvasSettings) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {settings.token}",
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+
+
+def _transport_error(request: CanvasRequest, exc: Exception) -> CanvasTransportError:
+    kind = "timed out" if "Timeout" in type(exc).__name__ else f"failed: {type(exc).__name__}"
+    return CanvasTransportError(f"Canvas {request.label} {kind}")
+
+
+class SyncTransport:
+    """Sends :class:`CanvasRequest` s over one ``requests.Session`` (keep-alive, pooled)."""
+
+    def __init__(self, settings: CanvasSettings, log: logging.Logger | logging.LoggerAdapter):
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        self.settings = settings
+        self.log = log
+        self.session: requests.Session = requests.Session()
+        self.session.headers.update(_headers(settings))
+        self.session.verify = settings.verify_ssl
+        adapter = HTTPAdapter(pool_maxsize=settings.max_connections)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._requests = requests
+        self._retrying = tenacity.Retrying(**retry_options(settings, log))
+
+    def send(self, request: CanvasRequest) -> RawResponse:
+        try:
+            response = self.session.request(
+                request.method,
+                self.settings.base_url + request.path,
+                data=list(request.form) or None,
+                timeout=(self.settings.connect_timeout, self.settings.timeout),
+                allow_redirects=False,
+            )
+        except self._requests.RequestException as exc:
+            raise _transport_error(request, exc) from None
+        return RawResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()},
+                           response.content)
+
+    def call(self, request: CanvasRequest) -> Any:
+        """Send ``request`` with retries and return what it reads from the answer."""
+        for attempt in self._retrying.copy():
+            with attempt:
+                raw = self.send(request)
+                if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
+                    self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
+                    time.sleep(pause)
+                return read_response(request, raw)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class AsyncTransport:
+    """Sends :class:`CanvasRequest` s over a shared ``httpx.AsyncClient``."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: CanvasSettings,
+                 log: logging.Logger | logging.LoggerAdapter):
+        import httpx
+
+        self.client = client
+        self.settings = settings
+        self.log = log
+        self._httpx = httpx
+        self._options = retry_options(settings, log)
+
+    async def send(self, request: CanvasRequest) -> RawResponse:
+        try:
+            response = await self.client.request(
+                request.method,
+                request.path,
+                data=_form_dict(request.form) if request.form else None,
+            )
+        except self._httpx.HTTPError as exc:
+            raise _transport_error(request, exc) from None
+        return RawResponse(response.status_code, response.headers, response.content)
+
+    async def call(self, request: CanvasRequest) -> Any:
+        """Send ``request`` with retries and return what it reads from the answer."""
+        async for attempt in tenacity.AsyncRetrying(**self._options):
+            with attempt:
+                raw = await self.send(request)
+                if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
+                    self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
+                    await asyncio.sleep(pause)
+                return read_response(request, raw)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _form_dict(form: Any) -> dict[str, list[str]]:
+    """httpx takes repeated form keys as lists."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in form:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+class _AsyncClientPool:
+    """
+    One ``httpx.AsyncClient`` per event loop and per Canvas settings, shared by every caller.
+
+    Callers lease it; the last lease to end closes it, so many triggers in one triggerer poll over
+    a handful of kept-alive connections, and a cancelled trigger still releases what it held.
+    """
+
+    def __init__(self) -> None:
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, list[Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def leased(self) -> int:
+        """How many leases are open on this event loop (for tests and diagnostics)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return 0
+        return sum(entry[1] for entry in self._clients.get(loop, {}).values())
+
+    @asynccontextmanager
+    async def lease(self, settings: CanvasSettings) -> AsyncIterator[httpx.AsyncClient]:
+        loop = asyncio.get_running_loop()
+        clients = self._clients.setdefault(loop, {})
+        entry = clients.get(settings.pool_key)
+        if entry is None:
+            entry = clients[settings.pool_key] = [_new_async_client(settings), 0]
+        entry[1] += 1
+        try:
+            yield entry[0]
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and clients.get(settings.pool_key) is entry:
+                del clients[settings.pool_key]
+                await asyncio.shield(entry[0].aclose())
+
+
+def _new_async_client(settings: CanvasSettings) -> httpx.AsyncClient:
+    import httpx
+
+    return httpx.AsyncClient(
+        base_url=settings.base_url,
+        headers=_headers(settings),
+        timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout, pool=None),
+        limits=httpx.Limits(
+            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+        ),
+        verify=settings.verify_ssl,
+        follow_redirects=False,
+    )
+
+
+async_clients = _AsyncClientPool()

@@ -1,0 +1,1 @@
+"""Triggers for Canvas LMS course reports."""
