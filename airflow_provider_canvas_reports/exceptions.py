@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
 class CanvasError(AirflowException):
@@ -57,8 +57,8 @@ class CanvasUnexpectedResponseError(CanvasError):
     """Canvas answered, but not with what the API promises (not JSON, or keys missing)."""
 
 
-class CanvasReportFailedError(CanvasError):
-    """The report ended in ``error``, ``aborted`` or ``deleted``."""
+class CanvasReportFailedError(CanvasError, AirflowFailException):
+    """The report ended in ``error``, ``aborted`` or ``deleted``: the task fails without retrying."""
 
 
 class CanvasDownloadError(CanvasError):

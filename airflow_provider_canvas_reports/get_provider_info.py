@@ -70,7 +70,15 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
+        "operators": [
+            {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.operators.course_report"]}
+        ],
+        "sensors": [{"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.sensors.course_report"]}],
         "hooks": [{"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.hooks.canvas"]}],
+        "triggers": [
+            {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.triggers.course_report"]}
+        ],
+        "extra-links": [f"{_PACKAGE}.links.CanvasCourseLink"],
         "connection-types": [
             {
                 "connection-type": "canvas",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import BaseHook
 
@@ -13,8 +13,11 @@ from airflow_provider_canvas_reports import api
 from airflow_provider_canvas_reports.settings import CanvasSettings, build_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import requests
 
+    from airflow_provider_canvas_reports.download import DownloadResult
     from airflow_provider_canvas_reports.transports import AsyncTransport, SyncTransport
 
 
@@ -164,6 +167,33 @@ class CanvasHook(BaseHook):
     async def aget_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
         """Async :meth:`get_last_course_report`."""
         return await self.arun(api.get_last_course_report(course_id, report_type))
+
+    def download_report_file(
+        self,
+        report: Mapping[str, Any],
+        fileobj: BinaryIO,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> DownloadResult:
+        """
+        Stream a complete report's file into ``fileobj`` and return its size and sha256.
+
+        Follows Canvas's redirect to object storage without sending ``Authorization`` there,
+        checks the byte count against ``attachment.size``, and retries a cut or failed transfer
+        (by range when the storage allows, else from the start, so ``fileobj`` must be seekable).
+
+        :param report: the report object from :meth:`get_course_report`, with ``file_url``.
+        :param fileobj: a writable, seekable binary file.
+        :param on_progress: called with the bytes written so far after each chunk.
+        """
+        from airflow_provider_canvas_reports.download import ReportFileDownloader
+
+        file_url = report.get("file_url")
+        if not file_url:
+            raise ValueError(f"Canvas report {report.get('id')} has no file_url (status {report.get('status')})")
+        attachment = report.get("attachment") or {}
+        size = attachment.get("size") if isinstance(attachment, Mapping) else None
+        downloader = ReportFileDownloader(self.get_conn(), self.settings, self.log)
+        return downloader.download(file_url, fileobj, size if isinstance(size, int) else None, on_progress)
 
     # --- the Airflow UI ---------------------------------------------------------------------------
 

@@ -1,0 +1,283 @@
+"""Operators that start a Canvas course report and land its file."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, BaseOperator, conf
+
+from airflow_provider_canvas_reports import api, reports
+from airflow_provider_canvas_reports.api import ACTIVE_STATES, ReportStatus
+from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+from airflow_provider_canvas_reports.links import CanvasCourseLink
+from airflow_provider_canvas_reports.sensors.course_report import defer_timeout, validated_ids
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+#: task_state_store key that keeps the started report id across retries (Airflow 3.3+).
+REPORT_ID_STATE_KEY = "canvas_report_id"
+
+
+def _normalized_parameters(parameters: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """Parameters as Canvas echoes them back (values as sorted strings), for comparison."""
+    normalized: dict[str, list[str]] = {}
+    for key, value in api.encode_report_parameters(parameters):
+        name = key[len("parameters[") :].split("]", 1)[0]
+        normalized.setdefault(name, []).append(value)
+    return {name: sorted(values) for name, values in normalized.items()}
+
+
+def _echoed_parameters(report: Mapping[str, Any]) -> dict[str, list[str]]:
+    echoed: dict[str, list[str]] = {}
+    for name, value in (report.get("parameters") or {}).items():
+        values = value if isinstance(value, list) else [value]
+        echoed[name] = sorted(str(v) for v in values)
+    return echoed
+
+
+def same_parameters(report: Mapping[str, Any], parameters: Mapping[str, Any] | None) -> bool:
+    """Whether ``report`` was started with ``parameters`` (keys Canvas dropped are ignored)."""
+    echoed = _echoed_parameters(report)
+    wanted = {k: v for k, v in _normalized_parameters(parameters).items() if k in echoed}
+    return wanted == echoed
+
+
+class StartCourseReportOperator(BaseOperator):
+    """
+    Start a Canvas course report and return its id (or, when waiting, its finished metadata).
+
+    Canvas makes a new report on every start, so this operator takes care not to start one twice:
+    the report id is kept in the task's state store (Airflow 3.3+) and, on a retry (or always, with
+    ``reattach_running_report``), the course's latest report of this type is reused when it is
+    still running with the same parameters. Canvas has no way to cancel a course report, so
+    ``on_kill`` has nothing to abort: a killed task leaves the report running, and the retry
+    reattaches to it.
+
+    :param course_id: the Canvas course id, or an alternate form such as ``sis_course_id:X``. (templated)
+    :param report_type: the report type; ``course_pace_docx`` is the one Canvas offers. (templated)
+    :param parameters: report parameters, e.g. ``{"section_ids": [1, 2]}``. (templated)
+    :param canvas_conn_id: the ``canvas`` connection. (templated)
+    :param wait_for_completion: wait until the report is complete and return its metadata.
+    :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds between status checks while waiting.
+    :param timeout: seconds to wait for completion before failing (``None``: no limit).
+    :param reattach_running_report: also on the first try, reuse a running report with the same
+        parameters instead of starting another (retries always do).
+    :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook` (e.g. ``retry_limit``).
+    """
+
+    template_fields: Sequence[str] = ("course_id", "report_type", "parameters", "canvas_conn_id")
+    template_fields_renderers = {"parameters": "json"}
+    operator_extra_links = (CanvasCourseLink(),)
+    ui_color = "#fce8d4"
+
+    def __init__(
+        self,
+        *,
+        course_id: int | str,
+        report_type: str = "course_pace_docx",
+        parameters: dict[str, Any] | None = None,
+        canvas_conn_id: str = CanvasHook.default_conn_name,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        reattach_running_report: bool = False,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.course_id = course_id
+        self.report_type = report_type
+        self.parameters = parameters
+        self.canvas_conn_id = canvas_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.reattach_running_report = reattach_running_report
+        self.hook_params = hook_params or {}
+
+    @cached_property
+    def hook(self) -> CanvasHook:
+        return CanvasHook(self.canvas_conn_id, **self.hook_params)
+
+    def execute(self, context: Context) -> Any:
+        course_id, report_type = validated_ids(self.course_id, self.report_type)
+        try:
+            api.encode_report_parameters(self.parameters)
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        CanvasCourseLink.persist(
+            context, self, f"{self.hook.settings.base_url}/courses/{api.course_id_path_segment(course_id)}"
+        )
+        report = self._report_to_reattach(context, course_id, report_type)
+        if report is None:
+            report = self.hook.start_course_report(course_id, report_type, self.parameters)
+            self.log.info("Started Canvas %s for course %s", reports.describe(report), course_id)
+            state = context.get("task_state_store")
+            if state is not None:
+                state.set(REPORT_ID_STATE_KEY, report["id"])
+        report_id = int(report["id"])
+        if not self.wait_for_completion:
+            return report_id
+        summary = reports.finished_summary(course_id, report_type, report)
+        if summary:
+            return summary
+        if self.deferrable:
+            from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
+
+            self.defer(
+                trigger=CourseReportTrigger(
+                    canvas_conn_id=self.canvas_conn_id,
+                    course_id=course_id,
+                    report_type=report_type,
+                    report_id=report_id,
+                    poll_interval=self.poll_interval,
+                    end_time=reports.deadline(self.timeout),
+                    timeout=self.timeout,
+                    hook_params=self.hook_params,
+                ),
+                method_name="execute_complete",
+                timeout=None if self.timeout is None else defer_timeout(self.timeout, self.poll_interval),
+            )
+        return self._wait_blocking(course_id, report_type, report_id)
+
+    def _report_to_reattach(self, context: Context, course_id: Any, report_type: str) -> dict[str, Any] | None:
+        """The report an earlier try of this task started, if it can still serve; else ``None``."""
+        state = context.get("task_state_store")
+        stored = state.get(REPORT_ID_STATE_KEY) if state is not None else None
+        if stored:
+            report = self.hook.get_course_report(course_id, report_type, stored)
+            if not ReportStatus.is_failure(report.get("status")):
+                self.log.info("Reattaching to Canvas %s, started by an earlier try", reports.describe(report))
+                return report
+            self.log.warning("The report an earlier try started (%s) failed; starting a new one",
+                             reports.describe(report))
+            return None
+        ti = context.get("ti")
+        is_retry = ti is not None and getattr(ti, "try_number", 1) > 1
+        if not (is_retry or self.reattach_running_report):
+            return None
+        last = self.hook.get_last_course_report(course_id, report_type)
+        if last and last.get("status") in ACTIVE_STATES and same_parameters(last, self.parameters):
+            self.log.info("Reattaching to the course's running %s (same parameters)", reports.describe(last))
+            return last
+        return None
+
+    def _wait_blocking(self, course_id: Any, report_type: str, report_id: int) -> dict[str, Any]:
+        end = None if self.timeout is None else time.monotonic() + self.timeout
+        while True:
+            report = self.hook.get_course_report(course_id, report_type, report_id)
+            reports.log_status(self.log, course_id, report)
+            summary = reports.finished_summary(course_id, report_type, report)
+            if summary:
+                return summary
+            remaining = None if end is None else end - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise AirflowSensorTimeout(
+                    reports.timeout_message(course_id, report_type, self.timeout or 0, report)
+                )
+            time.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Called when the trigger fires: validate its event and return the report summary."""
+        return reports.summary_from_event(event, self.course_id, self.report_type)
+
+
+class DownloadCourseReportOperator(BaseOperator):
+    """
+    Download a complete Canvas course report's file to a local path or object storage.
+
+    The report is fetched afresh (so no ``file_url`` travels through XCom), the redirect to
+    storage is followed without ``Authorization``, and the file is streamed in chunks (memory stays
+    flat), hashed (sha256) and checked against the attachment's size. A cut transfer is retried;
+    the file is written under a temporary name and moved into place only when complete, so a
+    failed download leaves nothing at the destination.
+
+    :param course_id: the Canvas course id, or an alternate form. (templated)
+    :param report_id: the report, e.g. ``{{ ti.xcom_pull(task_ids='start') }}``. (templated)
+    :param destination: a local path or an ObjectStoragePath URI (``file://``, ``s3://``, ...); one
+        ending in ``/`` is a folder, and the attachment's filename is used. (templated)
+    :param report_type: the report type. (templated)
+    :param canvas_conn_id: the ``canvas`` connection. (templated)
+    :param overwrite: replace an existing file; when ``False`` an existing file fails the task
+        before anything is downloaded.
+    :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook`.
+    :return: ``{"uri", "filename", "size", "sha256", "content_type", "report_id", "course_id",
+        "report_type"}``
+    """
+
+    template_fields: Sequence[str] = ("course_id", "report_type", "report_id", "destination", "canvas_conn_id")
+    ui_color = "#dce8f6"
+
+    def __init__(
+        self,
+        *,
+        course_id: int | str,
+        report_id: int | str,
+        destination: str,
+        report_type: str = "course_pace_docx",
+        canvas_conn_id: str = CanvasHook.default_conn_name,
+        overwrite: bool = False,
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.course_id = course_id
+        self.report_id = report_id
+        self.destination = destination
+        self.report_type = report_type
+        self.canvas_conn_id = canvas_conn_id
+        self.overwrite = overwrite
+        self.hook_params = hook_params or {}
+
+    @cached_property
+    def hook(self) -> CanvasHook:
+        return CanvasHook(self.canvas_conn_id, **self.hook_params)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_canvas_reports.destinations import Destination, safe_filename
+        from airflow_provider_canvas_reports.download import ProgressLog
+        from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasUnexpectedResponseError
+
+        course_id, report_type, report_id = validated_ids(self.course_id, self.report_type, self.report_id)
+        report = self.hook.get_course_report(course_id, report_type, report_id)
+        if not reports.finished_summary(course_id, report_type, report):
+            raise CanvasError(
+                f"Canvas {report_type} report {report_id} of course {course_id} is "
+                f"'{report.get('status')}', not complete: nothing to download yet"
+            )
+        attachment = report.get("attachment")
+        if not isinstance(attachment, Mapping) or not report.get("file_url"):
+            raise CanvasUnexpectedResponseError(
+                f"Canvas {report_type} report {report_id} of course {course_id} is complete but has no file"
+            )
+        try:
+            destination = Destination(self.destination, safe_filename(attachment.get("filename")))
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        if not self.overwrite and destination.exists():
+            raise AirflowFailException(f"{destination.uri} already exists and overwrite=False; nothing changed")
+        size = attachment.get("size")
+        self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, destination.uri)
+        progress = ProgressLog(self.log, size if isinstance(size, int) else None)
+        with destination.atomic_writer(self.overwrite) as handle:
+            result = self.hook.download_report_file(report, handle, on_progress=progress)
+        progress(result.size, final=True)
+        self.log.info("Landed %s: %d bytes, sha256 %s", destination.uri, result.size, result.sha256)
+        return {
+            "uri": destination.uri,
+            "filename": destination.name,
+            "size": result.size,
+            "sha256": result.sha256,
+            "content_type": attachment.get("content-type") or result.content_type,
+            "report_id": report_id,
+            "course_id": course_id,
+            "report_type": report_type,
+        }

@@ -1,0 +1,78 @@
+"""What a finished or unfinished report means for a task: shared by the operators, sensor and trigger."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_canvas_reports.api import ReportStatus, report_summary
+from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasReportFailedError
+
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Mapping
+
+#: The statuses a :class:`~.triggers.course_report.CourseReportTrigger` event can carry.
+EVENT_STATUSES = ("success", "failed", "timeout", "error")
+
+
+def describe(report: Mapping[str, Any]) -> str:
+    """``report 42 running, 40%`` (progress left out when Canvas does not send it)."""
+    text = f"report {report.get('id')} {report.get('status')}"
+    progress = report.get("progress")
+    return f"{text}, {progress}%" if progress is not None else text
+
+
+def log_status(log: logging.Logger | logging.LoggerAdapter, course_id: object, report: Mapping[str, Any]) -> None:
+    log.info("Canvas course %s: %s", course_id, describe(report))
+
+
+def failure(course_id: object, report_type: str, report: Mapping[str, Any]) -> CanvasReportFailedError:
+    return CanvasReportFailedError(
+        f"Canvas {report_type} report {report.get('id')} for course {course_id} ended in "
+        f"'{report.get('status')}'; Canvas will not finish it. Start a new report to try again."
+    )
+
+
+def finished_summary(course_id: object, report_type: str, report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The safe summary if the report is complete, ``None`` while it runs; raises if it failed."""
+    status = report.get("status")
+    if ReportStatus.is_success(status):
+        return report_summary(report)
+    if ReportStatus.is_failure(status):
+        raise failure(course_id, report_type, report)
+    return None
+
+
+def timeout_message(course_id: object, report_type: str, timeout: float, report: Mapping[str, Any] | None) -> str:
+    last = f"; last seen: {describe(report)}" if report else ""
+    return (
+        f"Timed out after {timeout:g} s waiting for Canvas {report_type} report"
+        f"{' ' + str(report.get('id')) if report else ''} of course {course_id}{last}"
+    )
+
+
+def summary_from_event(event: Mapping[str, Any] | None, course_id: object, report_type: str) -> dict[str, Any]:
+    """
+    Validate a trigger event and return the report summary it carries.
+
+    Raises :class:`CanvasReportFailedError` for ``failed``, :class:`CanvasError` for ``error``, and
+    :class:`~airflow.exceptions.AirflowSensorTimeout` for ``timeout``; anything unknown is an error.
+    """
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
+
+    if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
+        raise CanvasError(f"Unexpected trigger event for Canvas course {course_id} {report_type}: {event!r}")
+    status = event["status"]
+    if status == "success":
+        return dict(event["report"])
+    if status == "failed":
+        raise failure(course_id, report_type, event.get("report") or {})
+    if status == "timeout":
+        raise AirflowSensorTimeout(event.get("message") or "Timed out waiting for the Canvas report")
+    raise CanvasError(event.get("message") or "The Canvas report trigger failed")
+
+
+def deadline(timeout: float | None) -> float | None:
+    """An epoch-seconds end time ``timeout`` seconds from now (epoch, so it survives a restart)."""
+    return None if timeout is None else time.time() + timeout

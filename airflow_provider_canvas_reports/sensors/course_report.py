@@ -1,0 +1,129 @@
+"""CourseReportSensor: waits for a Canvas course report, in the triggerer when deferrable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import (
+    AirflowFailException,
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
+
+from airflow_provider_canvas_reports import reports
+from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+from airflow_provider_canvas_reports.ids import validate_course_id, validate_report_id, validate_report_type
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+
+def validated_ids(course_id: object, report_type: object, report_id: object | None = None) -> tuple[Any, ...]:
+    """Check ids before any request; bad input fails the task at once (no retry can fix it)."""
+    try:
+        ids: tuple[Any, ...] = (validate_course_id(course_id), validate_report_type(report_type))
+        if report_id is not None:
+            ids += (validate_report_id(report_id),)
+    except ValueError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    return ids
+
+
+def defer_timeout(timeout: float, poll_interval: float) -> timedelta:
+    """A backstop for the triggerer: the trigger ends the wait itself at ``timeout``."""
+    return timedelta(seconds=timeout + max(2 * poll_interval, 60.0))
+
+
+class CourseReportSensor(BaseSensorOperator):
+    """
+    Wait until a Canvas course report is complete, and return its metadata.
+
+    Each check logs the status and progress. ``complete`` succeeds and returns (as XCom) the
+    report's id, status, timestamps, parameters and attachment (id, filename, content type, size),
+    never its ``file_url``. ``error``, ``aborted`` or ``deleted`` fail the task at once, without
+    retries. Transient API errors are retried by the hook; ``timeout`` works the same in poke,
+    reschedule and deferrable mode, and its message says how far the report got.
+
+    :param course_id: the Canvas course id, or an alternate form such as ``sis_course_id:X``. (templated)
+    :param report_id: the report to wait for, e.g. ``{{ ti.xcom_pull(task_ids='start') }}``. (templated)
+    :param report_type: the report type. (templated)
+    :param canvas_conn_id: the ``canvas`` connection. (templated)
+    :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
+        ``[operators] default_deferrable``.
+    :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook` (e.g. ``retry_limit``).
+    """
+
+    template_fields: Sequence[str] = ("course_id", "report_type", "report_id", "canvas_conn_id")
+    ui_color = "#e4f0e8"
+
+    def __init__(
+        self,
+        *,
+        course_id: int | str,
+        report_id: int | str,
+        report_type: str = "course_pace_docx",
+        canvas_conn_id: str = CanvasHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        hook_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.course_id = course_id
+        self.report_id = report_id
+        self.report_type = report_type
+        self.canvas_conn_id = canvas_conn_id
+        self.deferrable = deferrable
+        self.hook_params = hook_params or {}
+        self._last_report: dict[str, Any] | None = None
+
+    @cached_property
+    def hook(self) -> CanvasHook:
+        return CanvasHook(self.canvas_conn_id, **self.hook_params)
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        course_id, report_type, report_id = validated_ids(self.course_id, self.report_type, self.report_id)
+        report = self.hook.get_course_report(course_id, report_type, report_id)
+        self._last_report = report
+        reports.log_status(self.log, course_id, report)
+        summary = reports.finished_summary(course_id, report_type, report)
+        return PokeReturnValue(is_done=True, xcom_value=summary) if summary else False
+
+    def execute(self, context: Context) -> Any:
+        course_id, report_type, report_id = validated_ids(self.course_id, self.report_type, self.report_id)
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as exc:
+                raise AirflowSensorTimeout(
+                    reports.timeout_message(course_id, report_type, self.timeout, self._last_report)
+                ) from exc
+        poked = self.poke(context)
+        if poked:
+            return poked.xcom_value if isinstance(poked, PokeReturnValue) else None
+        from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
+
+        self.defer(
+            trigger=CourseReportTrigger(
+                canvas_conn_id=self.canvas_conn_id,
+                course_id=course_id,
+                report_type=report_type,
+                report_id=report_id,
+                poll_interval=self.poke_interval,
+                end_time=reports.deadline(self.timeout),
+                timeout=self.timeout,
+                hook_params=self.hook_params,
+            ),
+            method_name="execute_complete",
+            timeout=defer_timeout(self.timeout, self.poke_interval),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Called when the trigger fires: validate its event and return the report summary."""
+        summary = reports.summary_from_event(event, self.course_id, self.report_type)
+        self.log.info("Canvas course %s: %s", self.course_id, reports.describe(summary))
+        return summary

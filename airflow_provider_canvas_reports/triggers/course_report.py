@@ -1,0 +1,106 @@
+"""CourseReportTrigger: waits in the triggerer for a Canvas course report to finish."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_canvas_reports import api, reports
+from airflow_provider_canvas_reports.api import ReportStatus, report_summary
+
+
+class CourseReportTrigger(BaseTrigger):
+    """
+    Poll a Canvas course report until it is complete, failed, or time runs out.
+
+    Polls through :class:`~.hooks.canvas.CanvasHook`'s async path: the connection is looked up
+    without blocking, and all triggers of one triggerer share a pooled HTTP client. Transient API
+    errors are retried inside each poll; only a failure beyond the retry budget ends the wait.
+    Yields exactly one event, then returns:
+
+    * ``{"status": "success", "report": <summary without file_url>}``
+    * ``{"status": "failed", "report": ..., "message": ...}`` (``error``, ``aborted``, ``deleted``)
+    * ``{"status": "timeout", "report": <last seen or None>, "message": ...}``
+    * ``{"status": "error", "message": ...}``
+
+    :param canvas_conn_id: the ``canvas`` connection.
+    :param course_id: the course (validated already by the task).
+    :param report_type: the report type.
+    :param report_id: the report to wait for.
+    :param poll_interval: seconds between status checks.
+    :param end_time: epoch seconds after which the wait ends with ``timeout`` (``None``: no limit).
+    :param timeout: the task's timeout in seconds, only to word the timeout message.
+    :param hook_params: keyword arguments for the hook (e.g. ``retry_limit``).
+    """
+
+    def __init__(
+        self,
+        canvas_conn_id: str,
+        course_id: int | str,
+        report_type: str,
+        report_id: int,
+        poll_interval: float = 60.0,
+        end_time: float | None = None,
+        timeout: float | None = None,
+        hook_params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.canvas_conn_id = canvas_conn_id
+        self.course_id = course_id
+        self.report_type = report_type
+        self.report_id = report_id
+        self.poll_interval = float(poll_interval)
+        self.end_time = end_time
+        self.timeout = timeout
+        self.hook_params = dict(hook_params or {})
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "canvas_conn_id": self.canvas_conn_id,
+                "course_id": self.course_id,
+                "report_type": self.report_type,
+                "report_id": self.report_id,
+                "poll_interval": self.poll_interval,
+                "end_time": self.end_time,
+                "timeout": self.timeout,
+                "hook_params": self.hook_params,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            event = await self._wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            event = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
+        yield TriggerEvent(event)
+
+    async def _wait(self) -> dict[str, Any]:
+        from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+
+        hook = CanvasHook(self.canvas_conn_id, **self.hook_params)
+        request = api.get_course_report(self.course_id, self.report_type, self.report_id)
+        async with hook.async_transport() as transport:
+            while True:
+                report = await transport.call(request)
+                reports.log_status(self.log, self.course_id, report)
+                status = report.get("status")
+                if ReportStatus.is_success(status):
+                    return {"status": "success", "report": report_summary(report)}
+                if ReportStatus.is_failure(status):
+                    message = str(reports.failure(self.course_id, self.report_type, report))
+                    return {"status": "failed", "report": report_summary(report), "message": message}
+                remaining = None if self.end_time is None else self.end_time - time.time()
+                if remaining is not None and remaining <= 0:
+                    message = reports.timeout_message(
+                        self.course_id, self.report_type, self.timeout or 0, report
+                    )
+                    return {"status": "timeout", "report": report_summary(report), "message": message}
+                await asyncio.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))

@@ -1,0 +1,66 @@
+"""
+Shared fixtures: an isolated AIRFLOW_HOME on SQLite, the Canvas emulator on loopback, and a
+``canvas_default`` connection pointing at it.
+
+The environment is set before Airflow is imported, so every test (and every ``dag.test()``)
+runs against a private metadata database and the DAG files in ``tests/dags``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).parent
+_HOME = Path(tempfile.mkdtemp(prefix="canvas-provider-tests-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(TESTS_DIR / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+)
+
+from airflow_provider_canvas_reports.testing import CanvasEmulator  # noqa: E402
+
+TOKEN = "emulator-token-5f2c9a"
+
+
+def connection_uri_json(base_url: str, token: str = TOKEN, **extra: object) -> str:
+    """The ``AIRFLOW_CONN_*`` JSON form of a canvas connection, with fast retries for tests."""
+    extras = {"retry_backoff_seconds": 0.01, "retry_backoff_max_seconds": 0.05, **extra}
+    return json.dumps({"conn_type": "canvas", "host": base_url, "password": token, "extra": extras})
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite metadata database for this test session."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ
+    )
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def _emulator_session():
+    emulator = CanvasEmulator(tokens={TOKEN: "teacher", "student-token": "student", "other-teacher": "teacher"})
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emulator(_emulator_session, monkeypatch):
+    """The session's emulator with clean records, faults and behaviour, and canvas_default pointing at it."""
+    _emulator_session.reset()
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(_emulator_session.base_url))
+    return _emulator_session
