@@ -93,6 +93,11 @@ class CanvasRequest:
     def label(self) -> str:
         return f"{self.method} {self.path}"
 
+    @property
+    def idempotent(self) -> bool:
+        """A POST makes a new report each time, so it may be repeated only if it surely did nothing."""
+        return self.method in ("GET", "HEAD")
+
 
 # --- paths ---------------------------------------------------------------------------------------
 

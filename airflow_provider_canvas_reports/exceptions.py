@@ -16,11 +16,22 @@ class CanvasError(AirflowException):
 
     #: Whether the hook may try the same request again.
     retryable: bool = False
+    #: Whether Canvas may have acted on the request (so a POST must not simply be sent again).
+    maybe_processed: bool = True
 
-    def __init__(self, message: str, *, status_code: int | None = None, canvas_message: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        canvas_message: str | None = None,
+        maybe_processed: bool | None = None,
+    ):
         super().__init__(message)
         self.status_code = status_code
         self.canvas_message = canvas_message
+        if maybe_processed is not None:
+            self.maybe_processed = maybe_processed
 
 
 class CanvasAuthError(CanvasError):
@@ -39,6 +50,7 @@ class CanvasRateLimitError(CanvasError):
     """Canvas throttled the token (403 "Rate Limit Exceeded", or 429)."""
 
     retryable = True
+    maybe_processed = False
 
 
 class CanvasServerError(CanvasError):

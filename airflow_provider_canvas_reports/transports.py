@@ -32,12 +32,19 @@ if TYPE_CHECKING:
 USER_AGENT = f"airflow-provider-canvas-reports/{__version__}"
 
 
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, CanvasError) and exc.retryable
+def retry_options(
+    settings: CanvasSettings, log: logging.Logger | logging.LoggerAdapter, idempotent: bool = True
+) -> dict[str, Any]:
+    """
+    tenacity arguments for one Canvas call: transient failures only, bounded in count and time.
 
+    A request that is not idempotent (starting a report) is retried only when Canvas surely did
+    not act on it (refused connection, throttling); otherwise the error goes to the caller, whose
+    retry looks for the report before starting another.
+    """
 
-def retry_options(settings: CanvasSettings, log: logging.Logger | logging.LoggerAdapter) -> dict[str, Any]:
-    """tenacity arguments for one Canvas call: transient failures only, bounded in count and time."""
+    def is_retryable(exc: BaseException) -> bool:
+        return isinstance(exc, CanvasError) and exc.retryable and (idempotent or not exc.maybe_processed)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -52,7 +59,7 @@ def retry_options(settings: CanvasSettings, log: logging.Logger | logging.Logger
         "wait": tenacity.wait_exponential_jitter(
             initial=settings.retry_backoff_seconds, max=settings.retry_backoff_max_seconds
         ),
-        "retry": tenacity.retry_if_exception(_is_retryable),
+        "retry": tenacity.retry_if_exception(is_retryable),
         "before_sleep": before_sleep,
         "reraise": True,
     }
@@ -66,9 +73,20 @@ def _headers(settings: CanvasSettings) -> dict[str, str]:
     }
 
 
-def _transport_error(request: CanvasRequest, exc: Exception) -> CanvasTransportError:
+def _transport_error(request: CanvasRequest, exc: Exception, never_sent: bool) -> CanvasTransportError:
     kind = "timed out" if "Timeout" in type(exc).__name__ else f"failed: {type(exc).__name__}"
-    return CanvasTransportError(f"Canvas {request.label} {kind}")
+    return CanvasTransportError(f"Canvas {request.label} {kind}", maybe_processed=not never_sent)
+
+
+def _requests_never_sent(exc: Exception) -> bool:
+    """Whether ``requests`` failed before the request left (no connection could be made)."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 class SyncTransport:
@@ -87,7 +105,6 @@ class SyncTransport:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._requests = requests
-        self._retrying = tenacity.Retrying(**retry_options(settings, log))
 
     def send(self, request: CanvasRequest) -> RawResponse:
         try:
@@ -99,19 +116,20 @@ class SyncTransport:
                 allow_redirects=False,
             )
         except self._requests.RequestException as exc:
-            raise _transport_error(request, exc) from None
+            raise _transport_error(request, exc, _requests_never_sent(exc)) from None
         return RawResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()},
                            response.content)
 
     def call(self, request: CanvasRequest) -> Any:
         """Send ``request`` with retries and return what it reads from the answer."""
-        for attempt in self._retrying.copy():
+        for attempt in tenacity.Retrying(**retry_options(self.settings, self.log, request.idempotent)):
             with attempt:
                 raw = self.send(request)
+                result = read_response(request, raw)
                 if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
                     self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
                     time.sleep(pause)
-                return read_response(request, raw)
+                return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
@@ -129,7 +147,6 @@ class AsyncTransport:
         self.settings = settings
         self.log = log
         self._httpx = httpx
-        self._options = retry_options(settings, log)
 
     async def send(self, request: CanvasRequest) -> RawResponse:
         try:
@@ -139,18 +156,21 @@ class AsyncTransport:
                 data=_form_dict(request.form) if request.form else None,
             )
         except self._httpx.HTTPError as exc:
-            raise _transport_error(request, exc) from None
+            never_sent = isinstance(exc, (self._httpx.ConnectError, self._httpx.ConnectTimeout,
+                                          self._httpx.PoolTimeout))
+            raise _transport_error(request, exc, never_sent) from None
         return RawResponse(response.status_code, response.headers, response.content)
 
     async def call(self, request: CanvasRequest) -> Any:
         """Send ``request`` with retries and return what it reads from the answer."""
-        async for attempt in tenacity.AsyncRetrying(**self._options):
+        async for attempt in tenacity.AsyncRetrying(**retry_options(self.settings, self.log, request.idempotent)):
             with attempt:
                 raw = await self.send(request)
+                result = read_response(request, raw)
                 if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
                     self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
                     await asyncio.sleep(pause)
-                return read_response(request, raw)
+                return result
         raise AssertionError("unreachable")  # pragma: no cover
 
 

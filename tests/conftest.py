@@ -37,7 +37,12 @@ TOKEN = "emulator-token-5f2c9a"
 
 def connection_uri_json(base_url: str, token: str = TOKEN, **extra: object) -> str:
     """The ``AIRFLOW_CONN_*`` JSON form of a canvas connection, with fast retries for tests."""
-    extras = {"retry_backoff_seconds": 0.01, "retry_backoff_max_seconds": 0.05, **extra}
+    extras = {
+        "retry_backoff_seconds": 0.01,
+        "retry_backoff_max_seconds": 0.05,
+        "rate_limit_max_pause_seconds": 0.05,
+        **extra,
+    }
     return json.dumps({"conn_type": "canvas", "host": base_url, "password": token, "extra": extras})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -220,12 +221,13 @@ async def test_async_auth_error_is_not_retried(emulator, monkeypatch):
     assert len(api_requests(emulator)) == 1
 
 
-def test_hook_slows_down_when_rate_limit_runs_low(emulator, caplog):
+def test_hook_slows_down_when_rate_limit_runs_low(emulator, capfd):
     emulator.set_rate_limit_remaining(TOKEN, 20.0)
     hook = CanvasHook(settings_overrides={"rate_limit_max_pause_seconds": 0.5})
-    with caplog.at_level(logging.INFO):
-        hook.get_last_course_report(101, "course_pace_docx")
-    assert "rate limit is running low" in caplog.text
+    started = time.monotonic()
+    hook.get_last_course_report(101, "course_pace_docx")
+    assert time.monotonic() - started >= 0.3
+    assert "rate limit is running low" in capfd.readouterr().out
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -321,3 +323,30 @@ def test_token_never_reaches_logs_or_errors(emulator, caplog):
     assert TOKEN not in caplog.text
     assert TOKEN not in str(info.value)
     assert TOKEN not in repr(CanvasHook().settings)
+
+
+def test_start_is_not_repeated_after_an_ambiguous_server_error(emulator):
+    emulator.add_fault(Fault(kind="500", count=1, method="POST"))
+    with pytest.raises(CanvasServerError):
+        CanvasHook().start_course_report(101, "course_pace_docx", SECTIONS)
+    assert len(api_requests(emulator, "POST")) == 1
+
+
+def test_start_is_retried_when_throttled_because_canvas_did_nothing(emulator):
+    emulator.add_fault(Fault(kind="throttle", count=1, method="POST"))
+    report = CanvasHook().start_course_report(101, "course_pace_docx", SECTIONS)
+    assert len(api_requests(emulator, "POST")) == 2
+    assert emulator.post_count(101) == 1
+    assert report["id"]
+
+
+def test_start_is_retried_when_the_connection_was_refused(emulator, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(f"http://127.0.0.1:{port}"))
+    with pytest.raises(CanvasTransportError) as info:
+        CanvasHook(retry_limit=3).start_course_report(101, "course_pace_docx", SECTIONS)
+    assert info.value.maybe_processed is False

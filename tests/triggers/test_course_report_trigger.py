@@ -1,0 +1,120 @@
+"""CourseReportTrigger run in an event loop against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+
+import pytest
+
+from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
+from airflow_provider_canvas_reports.transports import async_clients
+from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
+from tests.conftest import connection_uri_json
+
+
+
+def start_report(course_id: int, sections=(1, 2)) -> int:
+    return CanvasHook().start_course_report(course_id, "course_pace_docx", {"section_ids": list(sections)})["id"]
+
+
+def trigger_for(course_id, report_id, **kwargs) -> CourseReportTrigger:
+    kwargs.setdefault("poll_interval", 0.05)
+    return CourseReportTrigger("canvas_default", course_id, "course_pace_docx", report_id, **kwargs)
+
+
+async def collect(trigger: CourseReportTrigger) -> list:
+    return [event async for event in trigger.run()]
+
+
+def test_serialize_round_trip_uses_primitives_only():
+    trigger = trigger_for(301, 7, end_time=time.time() + 60, timeout=60.0)
+    path, kwargs = trigger.serialize()
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    module, _, name = path.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
+    assert rebuilt.serialize() == (path, kwargs)
+
+
+async def test_yields_exactly_one_success_event_without_file_url(emulator):
+    emulator.set_behaviour(301, ReportBehaviour(running_seconds=0.3))
+    report_id = start_report(301)
+    events = await collect(trigger_for(301, report_id))
+    assert len(events) == 1
+    payload = events[0].payload
+    assert payload["status"] == "success"
+    assert payload["report"]["id"] == report_id
+    assert "file_url" not in json.dumps(payload)
+    assert "verifier" not in json.dumps(payload)
+
+
+async def test_failed_report_is_a_failed_event(emulator):
+    emulator.set_behaviour(302, ReportBehaviour(running_seconds=0.1, outcome="error"))
+    events = await collect(trigger_for(302, start_report(302)))
+    assert [e.payload["status"] for e in events] == ["failed"]
+    assert "ended in 'error'" in events[0].payload["message"]
+
+
+async def test_report_without_sections_ends_in_error_event(emulator):
+    emulator.set_behaviour(303, ReportBehaviour(running_seconds=0.1))
+    report_id = CanvasHook().start_course_report(303, "course_pace_docx")["id"]
+    events = await collect(trigger_for(303, report_id))
+    assert [e.payload["status"] for e in events] == ["failed"]
+
+
+async def test_timeout_event_reports_the_running_report(emulator):
+    emulator.set_behaviour(304, ReportBehaviour(hold=True))
+    report_id = start_report(304)
+    events = await collect(trigger_for(304, report_id, end_time=time.time() + 0.3, timeout=0.3))
+    assert [e.payload["status"] for e in events] == ["timeout"]
+    assert "running" in events[0].payload["message"]
+    assert events[0].payload["report"]["id"] == report_id
+
+
+async def test_persistent_api_failure_is_an_error_event(emulator, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(emulator.base_url, "bad-token"))
+    events = await collect(trigger_for(305, 1))
+    assert [e.payload["status"] for e in events] == ["error"]
+    assert "Invalid access token" in events[0].payload["message"]
+    assert "bad-token" not in events[0].payload["message"]
+
+
+async def test_transient_errors_during_polling_are_ridden_out(emulator):
+    emulator.set_behaviour(306, ReportBehaviour(running_seconds=0.4))
+    report_id = start_report(306)
+    for kind in ("503", "throttle", "reset", "500", "throttle_429"):  # five in a row; six attempts allowed
+        emulator.add_fault(Fault(kind=kind, count=1, method="GET"))
+    events = await collect(trigger_for(306, report_id))
+    assert [e.payload["status"] for e in events] == ["success"]
+
+
+async def test_cancellation_releases_the_shared_client(emulator):
+    emulator.set_behaviour(307, ReportBehaviour(hold=True))
+    report_id = start_report(307)
+    task = asyncio.create_task(collect(trigger_for(307, report_id)))
+    deadline = time.monotonic() + 5
+    while len(emulator.requests) < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert async_clients.leased() == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert async_clients.leased() == 0
+
+
+async def test_many_triggers_share_a_few_pooled_connections(emulator):
+    course_ids = range(400, 440)
+    for course_id in course_ids:
+        emulator.set_behaviour(course_id, ReportBehaviour(running_seconds=0.6))
+    report_ids = {course_id: start_report(course_id) for course_id in course_ids}
+    emulator.reset_records()
+    hook_params = {"settings_overrides": {"max_connections": 4}}
+    triggers = [trigger_for(c, r, hook_params=hook_params) for c, r in report_ids.items()]
+    results = await asyncio.gather(*(collect(t) for t in triggers))
+    assert all([e.payload["status"] for e in events] == ["success"] for events in results)
+    polls = [r for r in emulator.requests if r.method == "GET"]
+    assert len(polls) >= 3 * len(triggers)
+    assert len({r.connection_id for r in polls}) <= 4
