@@ -60,7 +60,9 @@ class ReportStatus(str, Enum):
 
 
 FAILED_STATES = frozenset({ReportStatus.ERROR.value, ReportStatus.ABORTED.value, ReportStatus.DELETED.value})
-ACTIVE_STATES = frozenset({ReportStatus.CREATED.value, ReportStatus.RUNNING.value, ReportStatus.COMPILING.value})
+ACTIVE_STATES = frozenset(
+    {ReportStatus.CREATED.value, ReportStatus.RUNNING.value, ReportStatus.COMPILING.value}
+)
 
 
 @dataclass(frozen=True)
@@ -223,18 +225,18 @@ def error_for(request: CanvasRequest, raw: RawResponse) -> CanvasError:
     """The :class:`CanvasError` that an unsuccessful answer means."""
     message = _canvas_message(raw)
     text = f"Canvas {request.label} failed with HTTP {raw.status}: {message}"
-    kwargs = {"status_code": raw.status, "canvas_message": message}
+    error_class: type[CanvasError] = CanvasError
     if _is_throttled(raw):
-        return CanvasRateLimitError(text, **kwargs)
-    if raw.status in (401, 403):
-        return CanvasAuthError(text, **kwargs)
-    if raw.status == 404:
-        return CanvasNotFoundError(text, **kwargs)
-    if raw.status == 400:
-        return CanvasBadRequestError(text, **kwargs)
-    if raw.status >= 500:
-        return CanvasServerError(text, **kwargs)
-    return CanvasError(text, **kwargs)
+        error_class = CanvasRateLimitError
+    elif raw.status in (401, 403):
+        error_class = CanvasAuthError
+    elif raw.status == 404:
+        error_class = CanvasNotFoundError
+    elif raw.status == 400:
+        error_class = CanvasBadRequestError
+    elif raw.status >= 500:
+        error_class = CanvasServerError
+    return error_class(text, status_code=raw.status, canvas_message=message)
 
 
 def read_response(request: CanvasRequest, raw: RawResponse) -> Any:
@@ -274,8 +276,17 @@ def redact_file_url(url: str | None) -> str | None:
 
 
 #: Report keys a downstream task may see; ``file_url`` and the attachment's ``url`` are left out.
-_SUMMARY_KEYS = ("id", "status", "report_type", "course_id", "parameters", "created_at", "started_at",
-                 "ended_at", "progress")
+_SUMMARY_KEYS = (
+    "id",
+    "status",
+    "report_type",
+    "course_id",
+    "parameters",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "progress",
+)
 
 
 def report_summary(report: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,11 +21,11 @@ from airflow_provider_canvas_reports.exceptions import CanvasDownloadError, Canv
 from airflow_provider_canvas_reports.transports import USER_AGENT, retry_options
 
 if TYPE_CHECKING:
-    import logging
     from collections.abc import Callable
 
     import requests
 
+    from airflow_provider_canvas_reports._typing import Log
     from airflow_provider_canvas_reports.settings import CanvasSettings
 
 CHUNK_SIZE = 1 << 20
@@ -50,7 +50,7 @@ def _label(url: str) -> str:
 class ProgressLog:
     """Logs bytes, total, percent and rate at most every ``interval`` seconds."""
 
-    def __init__(self, log: logging.Logger | logging.LoggerAdapter, total: int | None, interval: float = 10.0):
+    def __init__(self, log: Log, total: int | None, interval: float = 10.0):
         self.log = log
         self.total = total
         self.interval = interval
@@ -63,8 +63,13 @@ class ProgressLog:
         self.last = now
         rate = done / max(now - self.started, 1e-6) / 2**20
         if self.total:
-            self.log.info("Downloaded %.1f of %.1f MiB (%.1f%%), %.1f MiB/s",
-                          done / 2**20, self.total / 2**20, 100.0 * done / self.total, rate)
+            self.log.info(
+                "Downloaded %.1f of %.1f MiB (%.1f%%), %.1f MiB/s",
+                done / 2**20,
+                self.total / 2**20,
+                100.0 * done / self.total,
+                rate,
+            )
         else:
             self.log.info("Downloaded %.1f MiB, %.1f MiB/s", done / 2**20, rate)
 
@@ -97,8 +102,12 @@ class ReportFileDownloader:
     :param settings: timeouts and retry policy.
     """
 
-    def __init__(self, canvas_session: requests.Session, settings: CanvasSettings,
-                 log: logging.Logger | logging.LoggerAdapter):
+    def __init__(
+        self,
+        canvas_session: requests.Session,
+        settings: CanvasSettings,
+        log: Log,
+    ):
         import requests
 
         self.canvas_session = canvas_session
@@ -109,8 +118,13 @@ class ReportFileDownloader:
         self.storage_session.verify = settings.verify_ssl
         self._requests = requests
 
-    def download(self, file_url: str, fileobj: BinaryIO, expected_size: int | None,
-                 on_progress: Callable[[int], None] | None = None) -> DownloadResult:
+    def download(
+        self,
+        file_url: str,
+        fileobj: BinaryIO,
+        expected_size: int | None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> DownloadResult:
         """Stream ``file_url`` into ``fileobj`` (seekable), retrying cut transfers; verify the size."""
         sink = _Sink(fileobj)
         content_type = None
@@ -119,8 +133,9 @@ class ReportFileDownloader:
                 content_type = self._transfer(file_url, sink, expected_size, on_progress)
         return DownloadResult(sink.size, sink.sha.hexdigest(), content_type)
 
-    def _transfer(self, file_url: str, sink: _Sink, expected: int | None,
-                  on_progress: Callable[[int], None] | None) -> str | None:
+    def _transfer(
+        self, file_url: str, sink: _Sink, expected: int | None, on_progress: Callable[[int], None] | None
+    ) -> str | None:
         resume_from = sink.size if sink.size and (expected is None or sink.size < expected) else 0
         response = self._open(file_url, resume_from)
         with response:
@@ -151,7 +166,10 @@ class ReportFileDownloader:
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 response = session.get(
-                    url, headers=headers, stream=True, allow_redirects=False,
+                    url,
+                    headers=headers,
+                    stream=True,
+                    allow_redirects=False,
                     timeout=(self.settings.connect_timeout, self.settings.timeout),
                 )
             except self._requests.RequestException as exc:

@@ -28,7 +28,7 @@ class CanvasError(AirflowException):
         maybe_processed: bool | None = None,
     ):
         super().__init__(message)
-        self.status_code = status_code
+        self.status_code = status_code  # type: ignore[assignment]
         self.canvas_message = canvas_message
         if maybe_processed is not None:
             self.maybe_processed = maybe_processed

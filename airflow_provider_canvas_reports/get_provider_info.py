@@ -21,7 +21,9 @@ def _number(label: str, description: str, default: float) -> dict[str, Any]:
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "timeout": _number("Read timeout (s)", "Seconds to wait for each read of Canvas's answer.", 60),
     "connect_timeout": _number("Connect timeout (s)", "Seconds to wait for a connection to Canvas.", 10),
-    "retry_limit": _number("Attempts per call", "Tries per Canvas call, the first included; 1 = never retry.", 6),
+    "retry_limit": _number(
+        "Attempts per call", "Tries per Canvas call, the first included; 1 = never retry.", 6
+    ),
     "retry_max_seconds": _number(
         "Retry window (s)", "No retry starts once this many seconds passed since the first try.", 300
     ),
@@ -38,7 +40,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "allow_http": {
         "label": "Allow plain http://",
-        "description": "Allow an unencrypted http:// Canvas URL on a non-loopback host (never in production).",
+        "description": "Allow an unencrypted http:// Canvas URL off loopback (never in production).",
         "schema": {"type": ["boolean", "null"], "default": False},
     },
 }
@@ -73,7 +75,9 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.operators.course_report"]}
         ],
-        "sensors": [{"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.sensors.course_report"]}],
+        "sensors": [
+            {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.sensors.course_report"]}
+        ],
         "hooks": [{"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.hooks.canvas"]}],
         "triggers": [
             {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.triggers.course_report"]}

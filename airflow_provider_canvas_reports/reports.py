@@ -9,8 +9,9 @@ from airflow_provider_canvas_reports.api import ReportStatus, report_summary
 from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasReportFailedError
 
 if TYPE_CHECKING:
-    import logging
     from collections.abc import Mapping
+
+    from airflow_provider_canvas_reports._typing import Log
 
 #: The statuses a :class:`~.triggers.course_report.CourseReportTrigger` event can carry.
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
@@ -23,7 +24,7 @@ def describe(report: Mapping[str, Any]) -> str:
     return f"{text}, {progress}%" if progress is not None else text
 
 
-def log_status(log: logging.Logger | logging.LoggerAdapter, course_id: object, report: Mapping[str, Any]) -> None:
+def log_status(log: Log, course_id: object, report: Mapping[str, Any]) -> None:
     log.info("Canvas course %s: %s", course_id, describe(report))
 
 
@@ -44,7 +45,9 @@ def finished_summary(course_id: object, report_type: str, report: Mapping[str, A
     return None
 
 
-def timeout_message(course_id: object, report_type: str, timeout: float, report: Mapping[str, Any] | None) -> str:
+def timeout_message(
+    course_id: object, report_type: str, timeout: float, report: Mapping[str, Any] | None
+) -> str:
     last = f"; last seen: {describe(report)}" if report else ""
     return (
         f"Timed out after {timeout:g} s waiting for Canvas {report_type} report"
@@ -52,7 +55,9 @@ def timeout_message(course_id: object, report_type: str, timeout: float, report:
     )
 
 
-def summary_from_event(event: Mapping[str, Any] | None, course_id: object, report_type: str) -> dict[str, Any]:
+def summary_from_event(
+    event: Mapping[str, Any] | None, course_id: object, report_type: str
+) -> dict[str, Any]:
     """
     Validate a trigger event and return the report summary it carries.
 

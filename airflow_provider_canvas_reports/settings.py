@@ -61,8 +61,14 @@ class CanvasSettings:
     @property
     def pool_key(self) -> tuple[Any, ...]:
         """Identifies settings that may share one pooled HTTP client."""
-        return (self.base_url, self.token, self.connect_timeout, self.timeout, self.max_connections,
-                self.verify_ssl)
+        return (
+            self.base_url,
+            self.token,
+            self.connect_timeout,
+            self.timeout,
+            self.max_connections,
+            self.verify_ssl,
+        )
 
     def throttle_pause(self, remaining: float | None) -> float:
         """Seconds to wait before the next call, given Canvas's ``X-Rate-Limit-Remaining``."""
@@ -75,15 +81,26 @@ class CanvasSettings:
 def _as_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+    if isinstance(value, str) and value.strip().lower() in (
+        "true",
+        "1",
+        "yes",
+        "on",
+        "false",
+        "0",
+        "no",
+        "off",
+    ):
         return value.strip().lower() in ("true", "1", "yes", "on")
     raise ValueError(f"Canvas connection extra {name!r} must be true or false, got {value!r}")
 
 
 def _coerce(name: str, value: Any) -> Any:
     default = DEFAULTS[name]
-    if name == "verify_ssl" and isinstance(value, str) and value.strip().lower() not in (
-        "true", "false", "1", "0", "yes", "no", "on", "off"
+    if (
+        name == "verify_ssl"
+        and isinstance(value, str)
+        and value.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off")
     ):
         return value  # a CA bundle path
     if isinstance(default, bool):
@@ -110,7 +127,9 @@ def _is_loopback(hostname: str) -> bool:
 def normalize_base_url(host: str | None, allow_http: bool) -> str:
     """``school.instructure.com`` → ``https://school.instructure.com``; refuses plain HTTP off loopback."""
     if not host or not host.strip():
-        raise ValueError("The Canvas connection has no host: set it to your Canvas URL, e.g. https://school.instructure.com")
+        raise ValueError(
+            "The Canvas connection has no host: set it to your Canvas URL, e.g. https://school.instructure.com"
+        )
     url = host.strip()
     if "://" not in url:
         url = f"https://{url}"
@@ -150,4 +169,6 @@ def build_settings(
         raise ValueError("The Canvas connection has no access token: put it in the connection's password")
     base_url = normalize_base_url(host, values.get("allow_http", DEFAULTS["allow_http"]))
     known = {f.name for f in fields(CanvasSettings)}
-    return replace(CanvasSettings(base_url=base_url, token=token), **{k: v for k, v in values.items() if k in known})
+    return replace(
+        CanvasSettings(base_url=base_url, token=token), **{k: v for k, v in values.items() if k in known}
+    )

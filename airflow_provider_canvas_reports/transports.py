@@ -9,7 +9,6 @@ both. Heavy HTTP libraries are imported here only, and this module only when a h
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import weakref
 from contextlib import asynccontextmanager
@@ -18,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 import tenacity
 
 from airflow_provider_canvas_reports import __version__
-from airflow_provider_canvas_reports.api import CanvasRequest, RawResponse, rate_limit_remaining, read_response
+from airflow_provider_canvas_reports.api import (
+    CanvasRequest,
+    RawResponse,
+    rate_limit_remaining,
+    read_response,
+)
 from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasTransportError
 
 if TYPE_CHECKING:
@@ -27,14 +31,13 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
+    from airflow_provider_canvas_reports._typing import Log
     from airflow_provider_canvas_reports.settings import CanvasSettings
 
 USER_AGENT = f"airflow-provider-canvas-reports/{__version__}"
 
 
-def retry_options(
-    settings: CanvasSettings, log: logging.Logger | logging.LoggerAdapter, idempotent: bool = True
-) -> dict[str, Any]:
+def retry_options(settings: CanvasSettings, log: Log, idempotent: bool = True) -> dict[str, Any]:
     """
     tenacity arguments for one Canvas call: transient failures only, bounded in count and time.
 
@@ -50,7 +53,10 @@ def retry_options(
         exc = state.outcome.exception() if state.outcome else None
         log.warning(
             "%s; retrying in %.1f s (attempt %d of %d)",
-            exc, state.upcoming_sleep, state.attempt_number + 1, settings.retry_limit,
+            exc,
+            state.upcoming_sleep,
+            state.attempt_number + 1,
+            settings.retry_limit,
         )
 
     return {
@@ -92,7 +98,7 @@ def _requests_never_sent(exc: Exception) -> bool:
 class SyncTransport:
     """Sends :class:`CanvasRequest` s over one ``requests.Session`` (keep-alive, pooled)."""
 
-    def __init__(self, settings: CanvasSettings, log: logging.Logger | logging.LoggerAdapter):
+    def __init__(self, settings: CanvasSettings, log: Log):
         import requests
         from requests.adapters import HTTPAdapter
 
@@ -117,8 +123,9 @@ class SyncTransport:
             )
         except self._requests.RequestException as exc:
             raise _transport_error(request, exc, _requests_never_sent(exc)) from None
-        return RawResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                           response.content)
+        return RawResponse(
+            response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
+        )
 
     def call(self, request: CanvasRequest) -> Any:
         """Send ``request`` with retries and return what it reads from the answer."""
@@ -139,8 +146,7 @@ class SyncTransport:
 class AsyncTransport:
     """Sends :class:`CanvasRequest` s over a shared ``httpx.AsyncClient``."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: CanvasSettings,
-                 log: logging.Logger | logging.LoggerAdapter):
+    def __init__(self, client: httpx.AsyncClient, settings: CanvasSettings, log: Log):
         import httpx
 
         self.client = client
@@ -156,14 +162,17 @@ class AsyncTransport:
                 data=_form_dict(request.form) if request.form else None,
             )
         except self._httpx.HTTPError as exc:
-            never_sent = isinstance(exc, (self._httpx.ConnectError, self._httpx.ConnectTimeout,
-                                          self._httpx.PoolTimeout))
+            never_sent = isinstance(
+                exc, (self._httpx.ConnectError, self._httpx.ConnectTimeout, self._httpx.PoolTimeout)
+            )
             raise _transport_error(request, exc, never_sent) from None
         return RawResponse(response.status_code, response.headers, response.content)
 
     async def call(self, request: CanvasRequest) -> Any:
         """Send ``request`` with retries and return what it reads from the answer."""
-        async for attempt in tenacity.AsyncRetrying(**retry_options(self.settings, self.log, request.idempotent)):
+        async for attempt in tenacity.AsyncRetrying(
+            **retry_options(self.settings, self.log, request.idempotent)
+        ):
             with attempt:
                 raw = await self.send(request)
                 result = read_response(request, raw)

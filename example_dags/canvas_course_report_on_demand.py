@@ -18,6 +18,8 @@ from airflow_provider_canvas_reports.operators.course_report import (
 )
 from airflow_provider_canvas_reports.sensors.course_report import CourseReportSensor
 
+LANDING_ROOT = "{{ var.value.get('canvas_landing_root', '/tmp/canvas-landing') }}"
+
 with DAG(
     dag_id="canvas_course_report_on_demand",
     description="Start, wait for and download one Canvas course report",
@@ -34,11 +36,17 @@ with DAG(
             "course_pace_docx", type="string", enum=["course_pace_docx"], title="Report type"
         ),
         "section_ids": Param(
-            [1], type="array", items={"type": "integer", "minimum": 1}, title="Section ids",
+            [1],
+            type="array",
+            items={"type": "integer", "minimum": 1},
+            title="Section ids",
             description="One section gives a .docx, several a .zip. Leave empty to use enrollments.",
         ),
         "enrollment_ids": Param(
-            [], type="array", items={"type": "integer", "minimum": 1}, title="Enrollment ids",
+            [],
+            type="array",
+            items={"type": "integer", "minimum": 1},
+            title="Enrollment ids",
             description="Student enrollments to report on, instead of or besides sections.",
         ),
     },
@@ -47,7 +55,10 @@ with DAG(
         task_id="start",
         course_id="{{ params.course_id }}",
         report_type="{{ params.report_type }}",
-        parameters={"section_ids": "{{ params.section_ids }}", "enrollment_ids": "{{ params.enrollment_ids }}"},
+        parameters={
+            "section_ids": "{{ params.section_ids }}",
+            "enrollment_ids": "{{ params.enrollment_ids }}",
+        },
     )
     wait = CourseReportSensor(
         task_id="wait",
@@ -63,6 +74,6 @@ with DAG(
         course_id="{{ params.course_id }}",
         report_type="{{ params.report_type }}",
         report_id="{{ ti.xcom_pull(task_ids='start') }}",
-        destination="{{ var.value.get('canvas_landing_root', '/tmp/canvas-landing') }}/on_demand/{{ run_id }}/",
+        destination=LANDING_ROOT + "/on_demand/{{ run_id }}/",
     )
     start >> wait >> download

@@ -50,8 +50,12 @@ def record_manifest(landed: dict[str, Any], ds: str | None = None) -> list[dict[
     from airflow.providers.common.sql.hooks.sql import DbApiHook
 
     landed_at = timezone.utcnow().isoformat()
-    base = {"logical_date": ds, "course_id": landed["course_id"], "report_id": landed["report_id"],
-            "landed_at": landed_at}
+    base = {
+        "logical_date": ds,
+        "course_id": landed["course_id"],
+        "report_id": landed["report_id"],
+        "landed_at": landed_at,
+    }
     path = ObjectStoragePath(landed["uri"])
     rows = []
     if landed["filename"].endswith(".zip"):
@@ -62,10 +66,18 @@ def record_manifest(landed: dict[str, Any], ds: str | None = None) -> list[dict[
                     continue
                 data = archive.read(member)
                 (folder / member.filename).write_bytes(data)
-                rows.append({**base, "filename": f"{path.stem}/{member.filename}", "size": len(data),
-                             "sha256": hashlib.sha256(data).hexdigest()})
+                rows.append(
+                    {
+                        **base,
+                        "filename": f"{path.stem}/{member.filename}",
+                        "size": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                    }
+                )
     else:
-        rows.append({**base, "filename": landed["filename"], "size": landed["size"], "sha256": landed["sha256"]})
+        rows.append(
+            {**base, "filename": landed["filename"], "size": landed["size"], "sha256": landed["sha256"]}
+        )
 
     hook = DbApiHook.get_hook(WAREHOUSE_CONN_ID)
     hook.run(
@@ -73,12 +85,16 @@ def record_manifest(landed: dict[str, Any], ds: str | None = None) -> list[dict[
         "report_id BIGINT, filename VARCHAR(512), size BIGINT, sha256 CHAR(64), landed_at VARCHAR(40))"
     )
     hook.run(
-        f"DELETE FROM {MANIFEST_TABLE} WHERE logical_date = {hook.placeholder} AND course_id = {hook.placeholder}",
+        f"DELETE FROM {MANIFEST_TABLE} "
+        f"WHERE logical_date = {hook.placeholder} AND course_id = {hook.placeholder}",
         parameters=(ds, str(landed["course_id"])),
     )
     fields = ["logical_date", "course_id", "report_id", "filename", "size", "sha256", "landed_at"]
-    hook.insert_rows(MANIFEST_TABLE, [[str(r[f]) if f == "course_id" else r[f] for f in fields] for r in rows],
-                     target_fields=fields)
+    hook.insert_rows(
+        MANIFEST_TABLE,
+        [[str(r[f]) if f == "course_id" else r[f] for f in fields] for r in rows],
+        target_fields=fields,
+    )
     return rows
 
 
@@ -110,12 +126,19 @@ with DAG(
             task_id="start", course_id=course_id, parameters=parameters_of(course)
         )
         wait = CourseReportSensor(
-            task_id="wait", course_id=course_id, report_id=start.output, deferrable=True,
-            poke_interval=5, timeout=3600,
+            task_id="wait",
+            course_id=course_id,
+            report_id=start.output,
+            deferrable=True,
+            poke_interval=5,
+            timeout=3600,
         )
         download = DownloadCourseReportOperator(
-            task_id="download", course_id=course_id, report_id=start.output,
-            destination=landing_folder(course), overwrite=True,
+            task_id="download",
+            course_id=course_id,
+            report_id=start.output,
+            destination=landing_folder(course),
+            overwrite=True,
         )
         start >> wait >> download
         record_manifest(download.output)

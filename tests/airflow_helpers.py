@@ -24,9 +24,11 @@ class RunResult:
             from airflow.models.xcom import BaseXCom as XComTable
         with create_session() as session:
             query = XComTable.get_many(run_id=self.run_id, key=key, task_ids=task_id, dag_ids=self.dag_id)
-            row = session.scalars(query).first() if hasattr(query, "whereclause") else query.with_session(
-                session
-            ).first()
+            row = (
+                session.scalars(query).first()
+                if hasattr(query, "whereclause")
+                else query.with_session(session).first()
+            )
             if row is None:
                 return None
             value = row.value
@@ -41,9 +43,13 @@ def run_dag(dag: Any, **kwargs: Any) -> RunResult:
     with create_session() as session:
         from airflow.models.taskinstance import TaskInstance
 
-        tis = session.query(TaskInstance).filter(
-            TaskInstance.dag_id == dag.dag_id, TaskInstance.run_id == dag_run.run_id
-        ).all()
+        tis = (
+            session.query(TaskInstance)
+            .filter(TaskInstance.dag_id == dag.dag_id, TaskInstance.run_id == dag_run.run_id)
+            .all()
+        )
         states = {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in tis}
         tries = {ti.task_id: ti.try_number for ti in tis}
-    return RunResult(str(getattr(dag_run.state, "value", dag_run.state)), dag_run.run_id, dag.dag_id, states, tries)
+    return RunResult(
+        str(getattr(dag_run.state, "value", dag_run.state)), dag_run.run_id, dag.dag_id, states, tries
+    )

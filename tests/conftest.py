@@ -57,7 +57,9 @@ def airflow_db() -> Path:
 
 @pytest.fixture(scope="session")
 def _emulator_session():
-    emulator = CanvasEmulator(tokens={TOKEN: "teacher", "student-token": "student", "other-teacher": "teacher"})
+    emulator = CanvasEmulator(
+        tokens={TOKEN: "teacher", "student-token": "student", "other-teacher": "teacher"}
+    )
     emulator.start()
     yield emulator
     emulator.stop()

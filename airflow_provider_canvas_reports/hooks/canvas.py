@@ -144,7 +144,9 @@ class CanvasHook(BaseHook):
         """
         return self.run(api.start_course_report(course_id, report_type, parameters))
 
-    def get_course_report(self, course_id: int | str, report_type: str, report_id: int | str) -> dict[str, Any]:
+    def get_course_report(
+        self, course_id: int | str, report_type: str, report_id: int | str
+    ) -> dict[str, Any]:
         """Return the report ``report_id`` (status, progress, and once complete its file)."""
         return self.run(api.get_course_report(course_id, report_type, report_id))
 
@@ -189,7 +191,9 @@ class CanvasHook(BaseHook):
 
         file_url = report.get("file_url")
         if not file_url:
-            raise ValueError(f"Canvas report {report.get('id')} has no file_url (status {report.get('status')})")
+            raise ValueError(
+                f"Canvas report {report.get('id')} has no file_url (status {report.get('status')})"
+            )
         attachment = report.get("attachment") or {}
         size = attachment.get("size") if isinstance(attachment, Mapping) else None
         downloader = ReportFileDownloader(self.get_conn(), self.settings, self.log)

@@ -148,17 +148,20 @@ class StartCourseReportOperator(BaseOperator):
             )
         return self._wait_blocking(course_id, report_type, report_id)
 
-    def _report_to_reattach(self, context: Context, course_id: Any, report_type: str) -> dict[str, Any] | None:
+    def _report_to_reattach(
+        self, context: Context, course_id: Any, report_type: str
+    ) -> dict[str, Any] | None:
         """The report an earlier try of this task started, if it can still serve; else ``None``."""
         state = context.get("task_state_store")
         stored = state.get(REPORT_ID_STATE_KEY) if state is not None else None
-        if stored:
+        if isinstance(stored, (int, str)) and stored:
             report = self.hook.get_course_report(course_id, report_type, stored)
             if not ReportStatus.is_failure(report.get("status")):
                 self.log.info("Reattaching to Canvas %s, started by an earlier try", reports.describe(report))
                 return report
-            self.log.warning("The report an earlier try started (%s) failed; starting a new one",
-                             reports.describe(report))
+            self.log.warning(
+                "The report an earlier try started (%s) failed; starting a new one", reports.describe(report)
+            )
             return None
         ti = context.get("ti")
         is_retry = ti is not None and getattr(ti, "try_number", 1) > 1
@@ -213,7 +216,13 @@ class DownloadCourseReportOperator(BaseOperator):
         "report_type"}``
     """
 
-    template_fields: Sequence[str] = ("course_id", "report_type", "report_id", "destination", "canvas_conn_id")
+    template_fields: Sequence[str] = (
+        "course_id",
+        "report_type",
+        "report_id",
+        "destination",
+        "canvas_conn_id",
+    )
     ui_color = "#dce8f6"
 
     def __init__(
@@ -263,7 +272,9 @@ class DownloadCourseReportOperator(BaseOperator):
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
         if not self.overwrite and destination.exists():
-            raise AirflowFailException(f"{destination.uri} already exists and overwrite=False; nothing changed")
+            raise AirflowFailException(
+                f"{destination.uri} already exists and overwrite=False; nothing changed"
+            )
         size = attachment.get("size")
         self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, destination.uri)
         progress = ProgressLog(self.log, size if isinstance(size, int) else None)

@@ -103,4 +103,6 @@ class CourseReportTrigger(BaseTrigger):
                         self.course_id, self.report_type, self.timeout or 0, report
                     )
                     return {"status": "timeout", "report": report_summary(report), "message": message}
-                await asyncio.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
+                await asyncio.sleep(
+                    self.poll_interval if remaining is None else min(self.poll_interval, remaining)
+                )

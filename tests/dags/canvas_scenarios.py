@@ -57,14 +57,24 @@ retried_start = start_then_wait(
     },
 )
 
-with DAG("scenario_wait_for_completion", schedule=None, start_date=START, catchup=False) as wait_for_completion:
+with DAG(
+    "scenario_wait_for_completion", schedule=None, start_date=START, catchup=False
+) as wait_for_completion:
     StartCourseReportOperator(
-        task_id="start_deferrable", course_id=210, parameters={"section_ids": [1]},
-        wait_for_completion=True, deferrable=True, poll_interval=0.2,
+        task_id="start_deferrable",
+        course_id=210,
+        parameters={"section_ids": [1]},
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=0.2,
     )
     StartCourseReportOperator(
-        task_id="start_blocking", course_id=211, parameters={"section_ids": [1]},
-        wait_for_completion=True, deferrable=False, poll_interval=0.2,
+        task_id="start_blocking",
+        course_id=211,
+        parameters={"section_ids": [1]},
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.2,
     )
 
 with DAG(
@@ -84,15 +94,28 @@ with DAG(
         parameters={"section_ids": "{{ params.section_ids }}"},
     )
     t_wait = CourseReportSensor(
-        task_id="wait", course_id="{{ params.course_id }}", report_id=REPORT_ID, poke_interval=0.2, deferrable=True
+        task_id="wait",
+        course_id="{{ params.course_id }}",
+        report_id=REPORT_ID,
+        poke_interval=0.2,
+        deferrable=True,
     )
     t_start >> t_wait
 
-with DAG("scenario_download", schedule=None, start_date=START, catchup=False,
-         params={"destination": Param("/tmp/", type="string"), "course_id": Param(220, type="integer")}) as download:
+with DAG(
+    "scenario_download",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    params={"destination": Param("/tmp/", type="string"), "course_id": Param(220, type="integer")},
+) as download:
     d_start = StartCourseReportOperator(
-        task_id="start", course_id="{{ params.course_id }}", parameters={"section_ids": [1]},
-        wait_for_completion=True, deferrable=True, poll_interval=0.1,
+        task_id="start",
+        course_id="{{ params.course_id }}",
+        parameters={"section_ids": [1]},
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=0.1,
     )
     d_get = DownloadCourseReportOperator(
         task_id="download",

@@ -17,7 +17,7 @@ from airflow_provider_canvas_reports.exceptions import (
     CanvasUnexpectedResponseError,
 )
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
+from airflow_provider_canvas_reports.testing import Fault
 from tests.conftest import TOKEN, connection_uri_json
 
 SECTIONS = {"section_ids": [11, 12]}
@@ -233,9 +233,29 @@ def test_hook_slows_down_when_rate_limit_runs_low(emulator, capfd):
 # --- validation ----------------------------------------------------------------------------------
 
 BAD_COURSE_IDS = [
-    "", " ", "12 ", "1/2", "../1", "..", "0", "-1", "1.5", "１２", "12\u200b", "sis_course_id:",
-    "sis_course_id:a/b", "sis_course_id:..", "sis_course_id: x", "sis_course_id:x\u202e", "hex:sis_course_id:zz",
-    "hex:sis_course_id:abc", "canvas:1", True, 1.0, None, 2**63,
+    "",
+    " ",
+    "12 ",
+    "1/2",
+    "../1",
+    "..",
+    "0",
+    "-1",
+    "1.5",
+    "\uff11\uff12",
+    "12\u200b",
+    "sis_course_id:",
+    "sis_course_id:a/b",
+    "sis_course_id:..",
+    "sis_course_id: x",
+    "sis_course_id:x\u202e",
+    "hex:sis_course_id:zz",
+    "hex:sis_course_id:abc",
+    "canvas:1",
+    True,
+    1.0,
+    None,
+    2**63,
 ]
 
 
@@ -262,7 +282,9 @@ async def test_bad_report_ids_raise_before_any_request(emulator, report_id):
     assert emulator.requests == []
 
 
-@pytest.mark.parametrize("parameters", [{"section ids": [1]}, {"section_ids": [None]}, {"section_ids": ["a\n"]}])
+@pytest.mark.parametrize(
+    "parameters", [{"section ids": [1]}, {"section_ids": [None]}, {"section_ids": ["a\n"]}]
+)
 def test_bad_parameters_raise_before_any_request(emulator, parameters):
     with pytest.raises(ValueError, match="parameter"):
         CanvasHook().start_course_report(101, "course_pace_docx", parameters)
@@ -300,7 +322,9 @@ def test_extras_and_hook_arguments_tune_retries(monkeypatch):
 
 
 def test_bad_extras_get_a_clear_error(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("https://x.test", retry_limit="many"))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("https://x.test", retry_limit="many")
+    )
     with pytest.raises(ValueError, match="retry_limit"):
         CanvasHook().settings  # noqa: B018
 

@@ -10,7 +10,16 @@ from tests.dags import canvas_scenarios as scenarios
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
-SUMMARY_KEYS = {"id", "status", "report_type", "course_id", "parameters", "created_at", "started_at", "ended_at"}
+SUMMARY_KEYS = {
+    "id",
+    "status",
+    "report_type",
+    "course_id",
+    "parameters",
+    "created_at",
+    "started_at",
+    "ended_at",
+}
 
 
 def assert_complete_summary(summary, course_id):
@@ -77,7 +86,9 @@ def test_sensor_failure_message_names_the_report(emulator, capfd):
     assert "report 1 for course 204 ended in 'error'" in capfd.readouterr().out
 
 
-@pytest.mark.parametrize("dag", [scenarios.timeout_deferrable, scenarios.timeout_poke], ids=["deferrable", "poke"])
+@pytest.mark.parametrize(
+    "dag", [scenarios.timeout_deferrable, scenarios.timeout_poke], ids=["deferrable", "poke"]
+)
 def test_sensor_times_out_when_the_report_keeps_running(emulator, dag, capfd):
     course_id = 205 if dag is scenarios.timeout_deferrable else 206
     emulator.set_behaviour(course_id, ReportBehaviour(hold=True))

@@ -16,9 +16,10 @@ from airflow_provider_canvas_reports.triggers.course_report import CourseReportT
 from tests.conftest import connection_uri_json
 
 
-
 def start_report(course_id: int, sections=(1, 2)) -> int:
-    return CanvasHook().start_course_report(course_id, "course_pace_docx", {"section_ids": list(sections)})["id"]
+    return CanvasHook().start_course_report(course_id, "course_pace_docx", {"section_ids": list(sections)})[
+        "id"
+    ]
 
 
 def trigger_for(course_id, report_id, **kwargs) -> CourseReportTrigger:
