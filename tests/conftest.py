@@ -8,11 +8,12 @@ runs against a private metadata database and the DAG files in ``tests/dags``.
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,28 +32,17 @@ os.environ.update(
 )
 
 from airflow_provider_canvas_reports.testing import CanvasEmulator  # noqa: E402
-
-TOKEN = "emulator-token-5f2c9a"
-
-
-def connection_uri_json(base_url: str, token: str = TOKEN, **extra: object) -> str:
-    """The ``AIRFLOW_CONN_*`` JSON form of a canvas connection, with fast retries for tests."""
-    extras = {
-        "retry_backoff_seconds": 0.01,
-        "retry_backoff_max_seconds": 0.05,
-        "rate_limit_max_pause_seconds": 0.05,
-        **extra,
-    }
-    return json.dumps({"conn_type": "canvas", "host": base_url, "password": token, "extra": extras})
+from tests.helpers import TOKEN, connection_uri_json  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def airflow_db() -> Path:
-    """A migrated SQLite metadata database for this test session."""
+@pytest.fixture(scope="session", autouse=True)
+def airflow_db() -> Iterator[Path]:
+    """A migrated SQLite metadata database, made before any test can open the database."""
     subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ
     )
-    return _HOME
+    yield _HOME
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from airflow_provider_canvas_reports.exceptions import (
 )
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault
-from tests.conftest import TOKEN, connection_uri_json
+from tests.helpers import TOKEN, connection_uri_json
 
 SECTIONS = {"section_ids": [11, 12]}
 

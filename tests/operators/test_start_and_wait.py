@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
-from tests.airflow_helpers import run_dag
 from tests.dags import canvas_scenarios as scenarios
+from tests.helpers import run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

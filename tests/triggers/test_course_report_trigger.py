@@ -13,7 +13,7 @@ from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from airflow_provider_canvas_reports.transports import async_clients
 from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
-from tests.conftest import connection_uri_json
+from tests.helpers import connection_uri_json
 
 
 def start_report(course_id: int, sections=(1, 2)) -> int:
