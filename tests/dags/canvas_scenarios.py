@@ -124,3 +124,21 @@ with DAG(
         destination="{{ params.destination }}",
     )
     d_start >> d_get
+
+with DAG(
+    "scenario_download_only",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    params={
+        "course_id": Param(230, type="integer"),
+        "report_id": Param(1, type="integer"),
+        "destination": Param("/tmp/", type="string"),
+    },
+) as download_only:
+    DownloadCourseReportOperator(
+        task_id="download",
+        course_id="{{ params.course_id }}",
+        report_id="{{ params.report_id }}",
+        destination="{{ params.destination }}",
+    )

@@ -1,0 +1,170 @@
+"""DownloadCourseReportOperator in DAGs run with ``dag.test()``, writing real files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
+from tests.dags import canvas_scenarios as scenarios
+from tests.helpers import run_dag
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def finished_report(emulator, course_id, sections=(1,), **behaviour) -> dict:
+    emulator.set_behaviour(course_id, ReportBehaviour(running_seconds=0, created_seconds=0, **behaviour))
+    hook = CanvasHook()
+    report = hook.start_course_report(course_id, "course_pace_docx", {"section_ids": list(sections)})
+    deadline = time.monotonic() + 10
+    while report["status"] != "complete" and time.monotonic() < deadline:
+        time.sleep(0.02)
+        report = hook.get_course_report(course_id, "course_pace_docx", report["id"])
+    assert report["status"] == "complete"
+    return report
+
+
+def download(emulator, report, destination, course_id) -> object:
+    return run_dag(
+        scenarios.download_only,
+        run_conf={"course_id": course_id, "report_id": report["id"], "destination": str(destination)},
+    )
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_single_section_lands_one_docx_with_its_sha256(emulator, tmp_path):
+    report = finished_report(emulator, 230)
+    result = download(emulator, report, f"{tmp_path}/landing/", 230)
+
+    assert result.state == "success", result.task_states
+    landed = result.xcom("download")
+    filename = report["attachment"]["filename"]
+    path = tmp_path / "landing" / filename
+    assert filename.endswith(".docx")
+    assert landed == {
+        "uri": path.as_uri(),
+        "filename": filename,
+        "size": report["attachment"]["size"],
+        "sha256": emulator.file_sha256(report["id"]),
+        "content_type": DOCX,
+        "report_id": report["id"],
+        "course_id": 230,
+        "report_type": "course_pace_docx",
+    }
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == landed["sha256"]
+    assert zipfile.ZipFile(path).testzip() is None
+    assert files_in(tmp_path / "landing") == [filename]
+
+
+def test_several_sections_land_a_zip_of_docx_files(emulator, tmp_path):
+    report = finished_report(emulator, 231, sections=(1, 2, 3))
+    result = download(emulator, report, tmp_path / "course_pace.zip", 231)
+    assert result.state == "success", result.task_states
+    with zipfile.ZipFile(tmp_path / "course_pace.zip") as archive:
+        members = archive.namelist()
+        assert archive.testzip() is None
+    assert len(members) == 3
+    assert all(name.endswith(".docx") for name in members)
+
+
+def test_storage_never_sees_authorization(emulator, tmp_path):
+    report = finished_report(emulator, 232)
+    result = download(emulator, report, f"{tmp_path}/", 232)
+    assert result.state == "success", result.task_states
+    storage = [r for r in emulator.requests if r.server == "storage"]
+    assert storage, "the download must go through the storage redirect"
+    assert all("authorization" not in r.headers for r in storage)
+    canvas_file_gets = [r for r in emulator.requests if r.server == "api" and "/download" in r.path]
+    assert len(canvas_file_gets) == 1
+
+
+def test_bytes_served_by_canvas_itself_also_land(emulator, tmp_path):
+    report = finished_report(emulator, 233, storage="local")
+    result = download(emulator, report, f"{tmp_path}/", 233)
+    assert result.state == "success", result.task_states
+    assert result.xcom("download")["sha256"] == emulator.file_sha256(report["id"])
+    assert not [r for r in emulator.requests if r.server == "storage"]
+
+
+def test_truncated_transfer_is_retried_and_lands_complete(emulator, tmp_path):
+    report = finished_report(emulator, 234, file_size=3_000_000)
+    emulator.add_fault(Fault(kind="truncate", server="storage", count=2))
+    result = download(emulator, report, f"{tmp_path}/", 234)
+    assert result.state == "success", result.task_states
+    landed = result.xcom("download")
+    assert landed["size"] == report["attachment"]["size"]
+    assert landed["sha256"] == emulator.file_sha256(report["id"])
+    assert len([r for r in emulator.requests if r.server == "storage"]) == 3
+    assert files_in(tmp_path) == [report["attachment"]["filename"]]
+
+
+def test_persistent_truncation_fails_and_leaves_nothing(emulator, tmp_path):
+    report = finished_report(emulator, 235, file_size=1_000_000)
+    emulator.add_fault(Fault(kind="truncate", server="storage", count=-1))
+    result = download(emulator, report, f"{tmp_path}/out/", 235)
+    assert result.state == "failed"
+    assert files_in(tmp_path / "out") == []
+
+
+def test_report_not_complete_is_a_clear_error_and_writes_nothing(emulator, tmp_path, capfd):
+    emulator.set_behaviour(236, ReportBehaviour(hold=True))
+    report = CanvasHook().start_course_report(236, "course_pace_docx", {"section_ids": [1]})
+    result = download(emulator, report, f"{tmp_path}/out/", 236)
+    assert result.state == "failed"
+    assert f"report {report['id']} of course 236 is 'running', not complete" in capfd.readouterr().out
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_destination_without_overwrite_is_left_alone(emulator, tmp_path, capfd):
+    report = finished_report(emulator, 237)
+    target = tmp_path / report["attachment"]["filename"]
+    target.write_bytes(b"yesterday's file")
+    result = download(emulator, report, f"{tmp_path}/", 237)
+    assert result.state == "failed"
+    assert "already exists and overwrite=False" in capfd.readouterr().out
+    assert target.read_bytes() == b"yesterday's file"
+    assert not [r for r in emulator.requests if r.server == "storage"]
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_large_file_streams_in_flat_memory(emulator, tmp_path):
+    size = 200 * 2**20
+    report = finished_report(emulator, 238, file_size=size)
+    assert report["attachment"]["size"] >= size
+    baseline = _rss_bytes()
+    peak = baseline
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss_bytes())
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    with open(tmp_path / "big.docx", "wb") as handle:
+        result = CanvasHook().download_report_file(report, handle)
+    done.set()
+    sampler.join()
+    assert result.size == report["attachment"]["size"]
+    assert result.sha256 == emulator.file_sha256(report["id"])
+    assert os.path.getsize(tmp_path / "big.docx") == result.size
+    assert peak - baseline < 64 * 2**20, f"RSS grew by {(peak - baseline) / 2**20:.0f} MiB"
