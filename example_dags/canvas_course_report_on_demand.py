@@ -74,6 +74,6 @@ with DAG(
         course_id="{{ params.course_id }}",
         report_type="{{ params.report_type }}",
         report_id="{{ ti.xcom_pull(task_ids='start') }}",
-        destination=LANDING_ROOT + "/on_demand/{{ run_id }}/",
+        destination=LANDING_ROOT + "/on_demand/course_{{ params.course_id }}/{{ ts_nodash }}/",
     )
     start >> wait >> download

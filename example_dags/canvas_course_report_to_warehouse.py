@@ -60,6 +60,7 @@ def record_manifest(landed: dict[str, Any], ds: str | None = None) -> list[dict[
     rows = []
     if landed["filename"].endswith(".zip"):
         folder = path.parent / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
         with path.open("rb") as handle, zipfile.ZipFile(handle) as archive:
             for member in archive.infolist():
                 if member.is_dir() or "/" in member.filename or member.filename.startswith("."):

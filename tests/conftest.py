@@ -20,10 +20,15 @@ import pytest
 
 TESTS_DIR = Path(__file__).parent
 _HOME = Path(tempfile.mkdtemp(prefix="canvas-provider-tests-"))
+# dag.test() runs only DAGs from the DAGs folder: give it the test scenarios and the examples.
+_DAGS = _HOME / "dags"
+_DAGS.mkdir()
+(_DAGS / "scenarios").symlink_to(TESTS_DIR / "dags")
+(_DAGS / "examples").symlink_to(TESTS_DIR.parent / "example_dags")
 os.environ.update(
     {
         "AIRFLOW_HOME": str(_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(TESTS_DIR / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(_DAGS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",

@@ -18,7 +18,9 @@ from tests.helpers import TOKEN, run_dag
 def _rows_mentioning(model, run_id: str) -> str:
     with create_session() as session:
         rows = session.query(model).filter(model.run_id == run_id).all()
-        return json.dumps([{c.name: getattr(r, c.name) for c in model.__table__.columns} for r in rows], default=str)
+        return json.dumps(
+            [{c.name: getattr(r, c.name) for c in model.__table__.columns} for r in rows], default=str
+        )
 
 
 def test_token_and_verifier_appear_in_no_log_xcom_event_or_rendered_field(emulator, tmp_path, capfd, caplog):

@@ -9,8 +9,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
