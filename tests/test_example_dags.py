@@ -86,8 +86,8 @@ def test_warehouse_dag_lands_files_and_records_a_manifest_idempotently(example_e
     assert {r[0] for r in again} == {"2026-03-01"}
 
 
-def test_on_demand_dag_runs_from_trigger_form_params(example_env, emulator):
-    tmp_path, _ = example_env
+@pytest.mark.usefixtures("example_env")
+def test_on_demand_dag_runs_from_trigger_form_params(emulator):
     dag = load_dagbag().get_dag("canvas_course_report_on_demand")
     result = run_dag(dag, run_conf={"course_id": 503, "section_ids": [4, 5], "enrollment_ids": []})
     assert result.state == "success", result.task_states
@@ -99,7 +99,8 @@ def test_on_demand_dag_runs_from_trigger_form_params(example_env, emulator):
     assert emulator.post_count(503) == 1
 
 
-def test_on_demand_dag_rejects_a_bad_course_id_before_running(example_env, emulator):
+@pytest.mark.usefixtures("example_env")
+def test_on_demand_dag_rejects_a_bad_course_id_before_running(emulator):
     from airflow.providers.common.compat.sdk import ParamValidationError
 
     dag = load_dagbag().get_dag("canvas_course_report_on_demand")
