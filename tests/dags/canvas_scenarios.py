@@ -142,3 +142,14 @@ with DAG(
         report_id="{{ params.report_id }}",
         destination="{{ params.destination }}",
     )
+
+with DAG("scenario_cli_connection", schedule=None, start_date=START, catchup=False) as cli_connection:
+    StartCourseReportOperator(
+        task_id="round_trip",
+        course_id=601,
+        parameters={"section_ids": [1]},
+        canvas_conn_id="canvas_cli",
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.2,
+    )
