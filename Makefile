@@ -26,7 +26,7 @@ test: lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
 demo: install
-	$(PY) -m airflow_provider_canvas_reports.testing.demo
+	$(PY) -m airflow_provider_canvas_reports.demo --dags-folder example_dags --workdir .demo
 
 clean:
 	rm -rf $(VENV) .venv-* .demo
