@@ -1,0 +1,84 @@
+"""Run the emulator until SIGTERM/SIGINT: ``python -m airflow_provider_canvas_reports.testing``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator, check_loopback
+from airflow_provider_canvas_reports.testing.models import ReportBehaviour
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_canvas_reports.testing", description=__doc__
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="Canvas API port (0: any free port)")
+    parser.add_argument("--storage-port", type=int, default=0, help="object-storage port (0: any free port)")
+    parser.add_argument("--token", action="append", help="teacher token (repeatable; default emulator-token)")
+    parser.add_argument(
+        "--student-token", action="append", default=[], help="token of a student (repeatable)"
+    )
+    parser.add_argument("--created-seconds", type=float, default=0.05, help="time a report stays created")
+    parser.add_argument("--running-seconds", type=float, default=0.2, help="time a report stays running")
+    parser.add_argument("--file-size", type=int, default=20_000, help="size of generated files in bytes")
+    parser.add_argument("--storage", choices=["redirect", "local"], default="redirect", help="file delivery")
+    parser.add_argument("--parallel", action="store_true", help="let reports of one course run concurrently")
+    parser.add_argument(
+        "--record",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record requests (or count only)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start, print one line, serve until a signal, stop; exit status 0."""
+    args = parse_args(argv)
+    try:
+        check_loopback(args.host)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tokens = dict.fromkeys(args.token or ["emulator-token"], "teacher")
+    tokens.update(dict.fromkeys(args.student_token, "student"))
+    emulator = CanvasEmulator(
+        tokens, host=args.host, port=args.port, storage_port=args.storage_port, record_requests=args.record
+    )
+    emulator.default_behaviour = ReportBehaviour(
+        created_seconds=args.created_seconds,
+        running_seconds=args.running_seconds,
+        file_size=args.file_size,
+        storage=args.storage,
+        sequential=not args.parallel,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    emulator.start()
+    where = f"{emulator.base_url} (storage {emulator.storage_url})"
+    print(f"canvas emulator listening on {where} token={emulator.token}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

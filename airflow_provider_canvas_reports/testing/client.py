@@ -1,0 +1,90 @@
+"""``EmulatorControl``: drive an emulator running in another process through its control API."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from airflow_provider_canvas_reports.testing.models import Fault, RecordedRequest, ReportBehaviour
+
+
+class EmulatorControl:
+    """Mirror of the in-process test API, over HTTP (``/__emulator__/`` on the API port).
+
+    ``base_url`` is the emulator's API URL, e.g. ``http://127.0.0.1:8765``.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, route: str, payload: Any = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            f"{self.base_url}/__emulator__/{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"} if data is not None else {},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return json.loads(response.read() or b"null")
+
+    def stats(self) -> dict[str, Any]:
+        """``{"post_count", "post_counts", "request_count", "requests", "connections", "reports"}``."""
+        return dict(self._call("GET", "stats"))
+
+    def post_count(self, course_id: int | None = None) -> int:
+        """POSTs that created a report, for one course or in total."""
+        stats = self.stats()
+        if course_id is None:
+            return int(stats["post_count"])
+        return int(stats["post_counts"].get(str(course_id), 0))
+
+    def requests(self) -> list[RecordedRequest]:
+        """Recorded requests."""
+        return [RecordedRequest.from_dict(item) for item in self._call("GET", "requests")]
+
+    def connections_opened(self) -> dict[str, int]:
+        """TCP connections accepted per server."""
+        return dict(self.stats()["connections"])
+
+    def add_fault(self, fault: Fault | None = None, **fields: Any) -> Fault:
+        """Inject a fault: ``add_fault(Fault("503"))`` or ``add_fault(kind="503", count=2)``."""
+        fault = fault if fault is not None else Fault(**fields)
+        return Fault.from_dict(self._call("POST", "faults", fault.to_dict()))
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        self._call("DELETE", "faults")
+
+    def set_behaviour(
+        self, course_id: int | None, behaviour: ReportBehaviour | None = None, **fields: Any
+    ) -> None:
+        """Behaviour of new reports of ``course_id`` (None: the default)."""
+        behaviour = behaviour if behaviour is not None else ReportBehaviour(**fields)
+        self._call("PUT", "behaviour", {"course_id": course_id, **behaviour.to_dict()})
+
+    def report_json(self, report_id: int) -> dict[str, Any]:
+        """The report as GET would show it now."""
+        return dict(self._call("GET", f"reports/{report_id}"))
+
+    def finish_report(self, report_id: int, outcome: str = "complete") -> None:
+        """End a held report now."""
+        self._call("POST", f"reports/{report_id}/finish", {"outcome": outcome})
+
+    def set_rate_limit_remaining(self, token: str, value: float) -> None:
+        """Set a token's throttle bucket."""
+        self._call("POST", "rate_limit", {"token": token, "remaining": value})
+
+    def revoke(self, token: str) -> None:
+        """Make a token answer 401 ``Revoked access token.``."""
+        self._call("POST", "revoke", {"token": token})
+
+    def reset_records(self) -> None:
+        """Forget recorded requests and zero the counters."""
+        self._call("POST", "reset_records")
+
+    def reset(self) -> None:
+        """Full reset: reports, faults, behaviour, throttle and records."""
+        self._call("POST", "reset")

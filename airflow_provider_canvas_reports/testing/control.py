@@ -1,0 +1,81 @@
+"""The control API under ``/__emulator__/`` (no auth, not recorded, not throttled, never faulted).
+
+| call | effect |
+|---|---|
+| ``GET /__emulator__/stats`` | counters: posts per course, requests and connections per server |
+| ``GET /__emulator__/requests`` | recorded requests (bodies as latin-1 strings) |
+| ``POST /__emulator__/faults`` | add a fault (JSON of :class:`Fault`) |
+| ``DELETE /__emulator__/faults`` | clear faults |
+| ``PUT /__emulator__/behaviour`` | ``{"course_id": null or int, ...ReportBehaviour fields}`` |
+| ``GET /__emulator__/reports/<id>`` | the report JSON (not counted as a read) |
+| ``POST /__emulator__/reports/<id>/finish`` | ``{"outcome": "complete"}`` |
+| ``POST /__emulator__/rate_limit`` | ``{"token": ..., "remaining": float}`` |
+| ``POST /__emulator__/revoke`` | ``{"token": ...}`` |
+| ``POST /__emulator__/reset_records`` | forget records and counters |
+| ``POST /__emulator__/reset`` | full reset (reports, faults, behaviour, throttle, records) |
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_canvas_reports.testing.models import Fault, ReportBehaviour
+from airflow_provider_canvas_reports.testing.responses import json_response
+
+if TYPE_CHECKING:
+    from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
+    from airflow_provider_canvas_reports.testing.http import Request, Response
+
+PREFIX = "/__emulator__/"
+
+
+def handle(emu: CanvasEmulator, request: Request) -> Response:
+    """Answer one control request."""
+    route = request.path[len(PREFIX) :].strip("/")
+    method = request.method
+    try:
+        payload: Any = json.loads(request.body) if request.body.strip() else {}
+        return _dispatch(emu, method, route, payload)
+    except (ValueError, TypeError) as exc:
+        return json_response(400, {"error": str(exc)})
+    except KeyError as exc:
+        return json_response(404, {"error": f"not found: {exc}"})
+
+
+def _dispatch(emu: CanvasEmulator, method: str, route: str, payload: Any) -> Response:
+    ok = json_response(200, {"ok": True})
+    if (method, route) == ("GET", "stats"):
+        return json_response(200, emu.stats())
+    if (method, route) == ("GET", "requests"):
+        return json_response(200, [record.to_dict() for record in emu.requests])
+    if (method, route) == ("POST", "faults"):
+        return json_response(200, emu.add_fault(Fault.from_dict(payload)).to_dict())
+    if (method, route) == ("DELETE", "faults"):
+        emu.clear_faults()
+        return ok
+    if (method, route) == ("PUT", "behaviour"):
+        values = dict(payload)
+        course_id = values.pop("course_id", None)
+        emu.set_behaviour(None if course_id is None else int(course_id), ReportBehaviour.from_dict(values))
+        return ok
+    if route.startswith("reports/"):
+        report_id, _, action = route[len("reports/") :].partition("/")
+        if method == "GET" and not action:
+            return json_response(200, emu.report_json(int(report_id)))
+        if method == "POST" and action == "finish":
+            emu.finish_report(int(report_id), str(payload.get("outcome", "complete")))
+            return ok
+    if (method, route) == ("POST", "rate_limit"):
+        emu.set_rate_limit_remaining(str(payload["token"]), float(payload["remaining"]))
+        return ok
+    if (method, route) == ("POST", "revoke"):
+        emu.revoke(str(payload["token"]))
+        return ok
+    if (method, route) == ("POST", "reset_records"):
+        emu.reset_records()
+        return ok
+    if (method, route) == ("POST", "reset"):
+        emu.reset()
+        return ok
+    return json_response(404, {"error": f"no control route {method} {PREFIX}{route}"})

@@ -1,0 +1,164 @@
+"""Plain data types of the Canvas emulator: report behaviour, faults and recorded requests."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+#: Largest file the emulator will generate: its ZIP writer does not emit ZIP64 records.
+MAX_FILE_SIZE = 0xFFFF_0000
+
+REPORT_OUTCOMES = frozenset({"complete", "error"})
+STORAGE_MODES = frozenset({"redirect", "local"})
+SERVERS = frozenset({"api", "storage"})
+FAULT_KINDS = frozenset(
+    {
+        "500",
+        "502",
+        "503",
+        "504",
+        "html_200",
+        "throttle",
+        "throttle_429",
+        "reset",
+        "slow",
+        "truncate",
+        "delay_response_after_action",
+    }
+)
+
+
+@dataclass
+class ReportBehaviour:
+    """How reports started from now on progress (captured per report when it is created).
+
+    ``created_seconds``: time spent ``created`` before the report may start running.
+    ``running_seconds``: time spent ``running``.
+    ``outcome``: ``"complete"`` or ``"error"`` (a report without sections/enrollments always errors).
+    ``hold``: stay ``running`` until :meth:`CanvasEmulator.finish_report` is called.
+    ``progress``: include the ``progress`` key (older Canvas omits it).
+    ``file_size``: target size in bytes of the generated file (exact once above the minimal DOCX size).
+    ``storage``: ``"redirect"`` (302 to the storage host) or ``"local"`` (the API host serves the bytes).
+    ``sequential``: reports of one course run one after another, like Canvas's per-course job strand;
+    set False for benchmarks that start many reports on one course.
+    """
+
+    created_seconds: float = 0.05
+    running_seconds: float = 0.2
+    outcome: str = "complete"
+    hold: bool = False
+    progress: bool = True
+    file_size: int = 20_000
+    storage: str = "redirect"
+    sequential: bool = True
+
+    def __post_init__(self) -> None:
+        if self.outcome not in REPORT_OUTCOMES:
+            raise ValueError(f"outcome must be one of {sorted(REPORT_OUTCOMES)}, not {self.outcome!r}")
+        if self.storage not in STORAGE_MODES:
+            raise ValueError(f"storage must be one of {sorted(STORAGE_MODES)}, not {self.storage!r}")
+        if not 0 <= self.file_size <= MAX_FILE_SIZE:
+            raise ValueError(f"file_size must be between 0 and {MAX_FILE_SIZE}")
+        if self.created_seconds < 0 or self.running_seconds < 0:
+            raise ValueError("created_seconds and running_seconds must not be negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReportBehaviour:
+        """Build from a dict, rejecting unknown keys."""
+        return cls(**_known_fields(cls, data))
+
+
+@dataclass
+class Fault:
+    """A failure injected into matching requests.
+
+    ``kind``: one of :data:`FAULT_KINDS`.
+    ``count``: how many matching requests it hits (-1: forever).
+    ``course_id``, ``method``, ``path_contains``, ``server``: filters (None matches anything).
+    ``delay``: seconds, for ``slow`` and ``delay_response_after_action``.
+    ``truncate_at``: bytes of body sent before closing, for ``truncate`` (default: half the body).
+    """
+
+    kind: str
+    count: int = 1
+    course_id: int | None = None
+    method: str | None = None
+    path_contains: str | None = None
+    server: str = "api"
+    delay: float = 1.0
+    truncate_at: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        if self.server not in SERVERS:
+            raise ValueError(f"server must be one of {sorted(SERVERS)}, not {self.server!r}")
+        if self.method is not None:
+            self.method = self.method.upper()
+
+    def matches(self, server: str, method: str, path: str, course_id: int | None) -> bool:
+        """Whether this fault applies to a request (ignores ``count``)."""
+        return (
+            self.server == server
+            and (self.method is None or self.method == method)
+            and (self.path_contains is None or self.path_contains in path)
+            and (self.course_id is None or self.course_id == course_id)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
+        """Build from a dict, rejecting unknown keys."""
+        return cls(**_known_fields(cls, data))
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the emulator received it (``status`` is filled in once answered; 0 = no answer)."""
+
+    server: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    connection_id: int
+    time: float
+    status: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; the body becomes a latin-1 string."""
+        data = asdict(self)
+        data["body"] = self.body.decode("latin-1")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RecordedRequest:
+        """Inverse of :meth:`to_dict`."""
+        values = _known_fields(cls, data)
+        values["body"] = str(values.get("body", "")).encode("latin-1")
+        return cls(**values)
+
+
+@dataclass
+class Counters:
+    """Counters kept even when request recording is off."""
+
+    requests: dict[str, int] = field(default_factory=lambda: {"api": 0, "storage": 0})
+    connections: dict[str, int] = field(default_factory=lambda: {"api": 0, "storage": 0})
+    posts: dict[int, int] = field(default_factory=dict)
+
+
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    return dict(data)

@@ -1,0 +1,414 @@
+"""The emulator's Canvas state (courses, users, reports, faults, throttle, records) and its test API.
+
+Every method is thread-safe: the servers run on their own event loop thread while tests call in
+from theirs, so all state sits behind one lock held only for short, non-blocking sections.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from airflow_provider_canvas_reports.testing.models import Counters, Fault, RecordedRequest, ReportBehaviour
+from airflow_provider_canvas_reports.testing.reports import Attachment, Report
+from airflow_provider_canvas_reports.testing.throttle import LeakyBucketThrottle
+
+if TYPE_CHECKING:
+    from airflow_provider_canvas_reports.testing.http import Request
+
+#: Roles holding the course right ``read_reports``.
+READ_REPORTS_ROLES = frozenset({"teacher", "ta", "designer", "admin"})
+ALTERNATE_ID_KINDS = ("sis_course_id", "sis_integration_id", "lti_context_id", "uuid")
+DEFAULT_COURSE_IDS = range(1, 1_000_000)
+
+
+@dataclass(frozen=True)
+class User:
+    """A Canvas user behind a token."""
+
+    id: int
+    role: str
+    name: str
+
+    @property
+    def can_read_reports(self) -> bool:
+        """Whether the user holds ``read_reports`` in every course."""
+        return self.role in READ_REPORTS_ROLES
+
+    def to_json(self) -> dict[str, Any]:
+        """``GET /api/v1/users/self``."""
+        first, _, last = self.name.partition(" ")
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": "2024-01-08T09:00:00-06:00",
+            "sortable_name": f"{last}, {first}" if last else self.name,
+            "short_name": self.name,
+            "avatar_url": "https://canvas.instructure.com/images/messages/avatar-50.png",
+            "locale": None,
+            "effective_locale": "en",
+        }
+
+
+class EmulatorState:
+    """State plus the in-process test API shared by :class:`CanvasEmulator`."""
+
+    def __init__(self, tokens: dict[str, str] | None = None, *, record_requests: bool = True) -> None:
+        self._lock = threading.RLock()
+        self._initial_tokens = dict(tokens if tokens is not None else {"emulator-token": "teacher"})
+        self.record_requests = record_requests
+        #: Throttle settings, read on every request.
+        self.rate_limit_high_water = 600.0
+        self.request_cost = 1.0
+        self.leak_rate = 10.0
+        #: Units reserved while a request is in flight (Canvas: 50). See ``LeakyBucketThrottle``.
+        self.up_front_cost = 0.0
+        self.default_behaviour = ReportBehaviour()
+        self._reset_all()
+
+    # ----------------------------------------------------------------------------------- setup
+    def _reset_all(self) -> None:
+        with self._lock:
+            self._user_ids = itertools.count(101)
+            self._users: dict[str, User] = {}
+            for token, role in self._initial_tokens.items():
+                self._add_user(token, role)
+            self._revoked: dict[str, str] = {}
+            self._added_courses: set[int] = set()
+            self._removed_courses: set[int] = set()
+            self._alternate_ids: dict[tuple[str, str], int] = {}
+            self._behaviours: dict[int, ReportBehaviour] = {}
+            self._report_ids = itertools.count(1)
+            self._attachment_ids = itertools.count(5001)
+            self._error_report_ids = itertools.count(1_000_001)
+            self._reports: dict[int, Report] = {}
+            self._course_tail: dict[int, Report] = {}
+            self._last_reports: dict[tuple[int, int, str], Report] = {}
+            self._attachments: dict[int, Attachment] = {}
+            self._objects: dict[str, Attachment] = {}
+            self._signatures: dict[str, tuple[str, float]] = {}
+            self._faults: list[Fault] = []
+            self._throttle = LeakyBucketThrottle()
+            self._records: list[RecordedRequest] = []
+            self._counters = Counters()
+
+    def _add_user(self, token: str, role: str) -> User:
+        user_id = next(self._user_ids)
+        label = "Teacher" if role in READ_REPORTS_ROLES else role.capitalize()
+        user = User(user_id, role, f"Emulator {label} {user_id}")
+        self._users[token] = user
+        return user
+
+    @property
+    def token(self) -> str:
+        """The first token whose user may read reports."""
+        with self._lock:
+            for token, user in self._users.items():
+                if user.can_read_reports:
+                    return token
+        raise LookupError("no token with a role that can read reports")
+
+    def add_token(self, token: str, role: str = "teacher") -> None:
+        """Register another token (a new user with ``role``)."""
+        with self._lock:
+            self._revoked.pop(token, None)
+            self._add_user(token, role)
+
+    def revoke(self, token: str) -> None:
+        """Make ``token`` answer 401 ``Revoked access token.``."""
+        with self._lock:
+            self._revoked[token] = "Revoked access token."
+
+    def expire(self, token: str) -> None:
+        """Make ``token`` answer 401 ``Expired access token.``."""
+        with self._lock:
+            self._revoked[token] = "Expired access token."
+
+    def add_course(
+        self,
+        course_id: int,
+        *,
+        sis_course_id: str | None = None,
+        sis_integration_id: str | None = None,
+        lti_context_id: str | None = None,
+        uuid: str | None = None,
+    ) -> None:
+        """Make ``course_id`` exist (even outside 1..999999) and register its alternate ids."""
+        alternates = zip(
+            ALTERNATE_ID_KINDS, (sis_course_id, sis_integration_id, lti_context_id, uuid), strict=True
+        )
+        with self._lock:
+            self._removed_courses.discard(course_id)
+            self._added_courses.add(course_id)
+            for kind, value in alternates:
+                if value is not None:
+                    self._alternate_ids[(kind, str(value))] = course_id
+
+    def remove_course(self, course_id: int) -> None:
+        """Make ``course_id`` (and its alternate ids) answer 404."""
+        with self._lock:
+            self._added_courses.discard(course_id)
+            self._removed_courses.add(course_id)
+
+    def _course_exists(self, course_id: int) -> bool:
+        if course_id in self._removed_courses:
+            return False
+        return course_id in self._added_courses or course_id in DEFAULT_COURSE_IDS
+
+    def resolve_course(self, raw: str) -> int | None:
+        """The numeric id a decoded ``:course_id`` path segment names, or None if no such course."""
+        with self._lock:
+            if raw.isascii() and raw.isdigit() and len(raw) <= 19:
+                course_id: int | None = int(raw)
+            else:
+                kind, _, value = raw.partition(":")
+                if kind == "hex":
+                    kind, _, hexed = value.partition(":")
+                    try:
+                        value = bytes.fromhex(hexed).decode()
+                    except ValueError:
+                        return None
+                    if kind != "sis_course_id":
+                        return None
+                course_id = self._alternate_ids.get((kind, value))
+            return course_id if course_id is not None and self._course_exists(course_id) else None
+
+    # ------------------------------------------------------------------------------ behaviour
+    def set_behaviour(self, course_id: int | None, behaviour: ReportBehaviour) -> None:
+        """How reports of ``course_id`` (None: every course without its own) behave from now on."""
+        with self._lock:
+            if course_id is None:
+                self.default_behaviour = behaviour
+            else:
+                self._behaviours[course_id] = behaviour
+
+    def behaviour_for(self, course_id: int) -> ReportBehaviour:
+        """The behaviour a new report of ``course_id`` gets."""
+        with self._lock:
+            return self._behaviours.get(course_id, self.default_behaviour)
+
+    def finish_report(self, report_id: int, outcome: str = "complete") -> None:
+        """End a report now (for ``hold=True``): ``complete`` or ``error``."""
+        if outcome not in ("complete", "error"):
+            raise ValueError(f"outcome must be 'complete' or 'error', not {outcome!r}")
+        with self._lock:
+            self._reports[report_id].force_finish(outcome, time.time())
+
+    # --------------------------------------------------------------------------------- faults
+    def add_fault(self, fault: Fault) -> Fault:
+        """Inject ``fault`` (checked in the order added; one fault per request)."""
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def faults(self) -> list[Fault]:
+        """Copies of the faults still armed."""
+        with self._lock:
+            return [replace(f) for f in self._faults if f.count != 0]
+
+    def _take_fault(self, server: str, request: Request) -> Fault | None:
+        with self._lock:
+            if not self._faults:
+                return None
+            course_id = None
+            if any(f.course_id is not None for f in self._faults):
+                course_id = self._course_hint(server, request)
+            for fault in self._faults:
+                if fault.count != 0 and fault.matches(server, request.method, request.path, course_id):
+                    if fault.count > 0:
+                        fault.count -= 1
+                    return replace(fault)
+            return None
+
+    def _course_hint(self, server: str, request: Request) -> int | None:
+        parts = request.path.split("/")
+        if server == "storage":
+            attachment = self._objects.get(unquote(request.path.removeprefix("/objects/")))
+            return attachment.course_id if attachment else None
+        if len(parts) > 4 and parts[1:4] == ["api", "v1", "courses"]:
+            return self.resolve_course(unquote(parts[4]))
+        if len(parts) > 2 and parts[1] == "files" and parts[2].isdigit():
+            found = self._attachments.get(int(parts[2]))
+            return found.course_id if found else None
+        return None
+
+    # -------------------------------------------------------------------------------- throttle
+    def set_rate_limit_remaining(self, token: str, value: float) -> None:
+        """Set ``token``'s bucket so that ``X-Rate-Limit-Remaining`` is ``value`` now (then it leaks)."""
+        with self._lock:
+            self._throttle.set_remaining(f"token:{token}", value, self.rate_limit_high_water, time.time())
+
+    # ------------------------------------------------------------------------------- records
+    def _record(self, server: str, request: Request) -> RecordedRequest | None:
+        with self._lock:
+            self._counters.requests[server] += 1
+            if not request.connection.counted:
+                request.connection.counted = True
+                self._counters.connections[server] += 1
+            if not self.record_requests:
+                return None
+            record = RecordedRequest(
+                server,
+                request.method,
+                request.path,
+                request.query,
+                request.headers,
+                request.body,
+                request.connection_id,
+                time.time(),
+            )
+            self._records.append(record)
+            return record
+
+    def _next_error_report_id(self) -> int:
+        with self._lock:
+            return next(self._error_report_ids)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Requests received so far (control API requests excluded)."""
+        with self._lock:
+            return list(self._records)
+
+    @property
+    def request_counts(self) -> dict[str, int]:
+        """Requests received per server (counted even with ``record_requests=False``)."""
+        with self._lock:
+            return dict(self._counters.requests)
+
+    def post_count(self, course_id: int | None = None) -> int:
+        """POSTs that created a report, for one course or in total."""
+        with self._lock:
+            posts = self._counters.posts
+            return sum(posts.values()) if course_id is None else posts.get(course_id, 0)
+
+    @property
+    def connections_opened(self) -> dict[str, int]:
+        """TCP connections per server, ``{"api": n, "storage": m}``, counted at their first request.
+
+        Connections that only carried control-API requests are not counted.
+        """
+        with self._lock:
+            return dict(self._counters.connections)
+
+    @property
+    def api_connections(self) -> int:
+        """TCP connections accepted by the API server."""
+        return self.connections_opened["api"]
+
+    @property
+    def storage_connections(self) -> int:
+        """TCP connections accepted by the storage server."""
+        return self.connections_opened["storage"]
+
+    def reset_records(self) -> None:
+        """Forget recorded requests and zero the counters (reports, faults and settings stay)."""
+        with self._lock:
+            self._records = []
+            self._counters = Counters()
+
+    def reset(self) -> None:
+        """Back to the state right after construction: no reports, faults, records or overrides."""
+        with self._lock:
+            self._reset_all()
+            self.default_behaviour = ReportBehaviour()
+            self.rate_limit_high_water, self.request_cost, self.leak_rate = 600.0, 1.0, 10.0
+            self.up_front_cost = 0.0
+
+    def stats(self) -> dict[str, Any]:
+        """Counters as a JSON-ready dict (also served at ``/__emulator__/stats``)."""
+        with self._lock:
+            counters = self._counters
+            return {
+                "post_count": sum(counters.posts.values()),
+                "post_counts": {str(k): v for k, v in counters.posts.items()},
+                "request_count": sum(counters.requests.values()),
+                "requests": dict(counters.requests),
+                "connections": dict(counters.connections),
+                "reports": len(self._reports),
+            }
+
+    # ------------------------------------------------------------------------------- reports
+    @property
+    def reports(self) -> dict[int, Report]:
+        """Every report by id (live objects; read them, do not mutate)."""
+        with self._lock:
+            return dict(self._reports)
+
+    def report_json(self, report_id: int, base_url: str = "") -> dict[str, Any]:
+        """The report as ``GET`` would show it now (without counting as a read)."""
+        with self._lock:
+            report = self._reports[report_id]
+            now = time.time()
+            self._materialize(report, now)
+            return report.to_json(now, base_url or self._base_url(), count_read=False)
+
+    def _base_url(self) -> str:
+        return ""
+
+    def _next_attachment_id(self) -> int:
+        return next(self._attachment_ids)
+
+    def _materialize(self, report: Report, now: float) -> Attachment | None:
+        """Create (once) and register the attachment of a report that is complete at ``now``."""
+        with self._lock:
+            known = report.attachment is not None
+            attachment = report.materialize(now, self._next_attachment_id)
+            if attachment is not None and not known:
+                self._attachments[attachment.id] = attachment
+                self._objects[attachment.object_key] = attachment
+            return attachment
+
+    def _completed_attachment(self, report_id: int) -> Attachment:
+        with self._lock:
+            report = self._reports[report_id]
+            now = time.time()
+            attachment = self._materialize(report, now)
+            if attachment is None:
+                raise ValueError(f"report {report_id} is {report.status(now)}, not complete")
+            return attachment
+
+    def file_bytes(self, report_id: int) -> bytes:
+        """The report's file content (for files up to 64 MiB)."""
+        return self._completed_attachment(report_id).file.content.read()
+
+    def file_sha256(self, report_id: int) -> str:
+        """Hex SHA-256 of the report's file (streams; any size)."""
+        return self._completed_attachment(report_id).file.content.sha256()
+
+    def file_size(self, report_id: int) -> int:
+        """Exact byte size of the report's file."""
+        return self._completed_attachment(report_id).file.content.size
+
+    def _create_report(
+        self, course_id: int, report_type: str, parameters: dict[str, list[str]], user: User
+    ) -> Report:
+        with self._lock:
+            behaviour = self.behaviour_for(course_id)
+            previous = self._course_tail.get(course_id) if behaviour.sequential else None
+            report = Report(
+                id=next(self._report_ids),
+                course_id=course_id,
+                report_type=report_type,
+                parameters=parameters,
+                user_id=user.id,
+                behaviour=behaviour,
+                created=time.time(),
+                previous=previous,
+            )
+            report.schedule()
+            self._reports[report.id] = report
+            self._course_tail[course_id] = report
+            self._last_reports[(course_id, user.id, report_type)] = report
+            self._counters.posts[course_id] = self._counters.posts.get(course_id, 0) + 1
+            return report
