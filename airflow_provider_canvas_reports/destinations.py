@@ -12,7 +12,7 @@ import os
 import tempfile
 import uuid
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
@@ -21,13 +21,17 @@ if TYPE_CHECKING:
 
 
 def safe_filename(name: object) -> str:
-    """The attachment's filename, refusing anything that could leave the destination folder."""
+    """
+    A plain file name from the attachment's name: path separators and control characters become
+    ``_`` and leading dots are dropped, so it can never leave the destination folder or hide.
+    """
     if not isinstance(name, str):
         raise ValueError(f"Invalid report filename {name!r}")
-    base = PurePosixPath(name.replace("\\", "/")).name
-    if base in ("", ".", "..") or base != name or any(ord(c) < 32 for c in base):
-        raise ValueError(f"Refusing report filename {name!r}: not a plain file name")
-    return base
+    cleaned = "".join("_" if c in "/\\" or ord(c) < 32 or ord(c) == 127 else c for c in name).strip()
+    cleaned = cleaned.lstrip(".").strip()
+    if not cleaned:
+        raise ValueError(f"Refusing report filename {name!r}: nothing usable is left of it")
+    return cleaned
 
 
 class Destination:

@@ -206,7 +206,8 @@ class DownloadCourseReportOperator(BaseOperator):
     :param course_id: the Canvas course id, or an alternate form. (templated)
     :param report_id: the report, e.g. ``{{ ti.xcom_pull(task_ids='start') }}``. (templated)
     :param destination: a local path or an ObjectStoragePath URI (``file://``, ``s3://``, ...); one
-        ending in ``/`` is a folder, and the attachment's filename is used. (templated)
+        ending in ``/`` is a folder, and the attachment's name (Canvas's ``display_name``, made
+        safe for a path) is used. (templated)
     :param report_type: the report type. (templated)
     :param canvas_conn_id: the ``canvas`` connection. (templated)
     :param overwrite: replace an existing file; when ``False`` an existing file fails the task
@@ -268,7 +269,8 @@ class DownloadCourseReportOperator(BaseOperator):
                 f"Canvas {report_type} report {report_id} of course {course_id} is complete but has no file"
             )
         try:
-            destination = Destination(self.destination, safe_filename(attachment.get("filename")))
+            name = attachment.get("display_name") or attachment.get("filename")
+            destination = Destination(self.destination, safe_filename(name))
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
         if not self.overwrite and destination.exists():

@@ -9,6 +9,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
@@ -46,7 +48,7 @@ def test_single_section_lands_one_docx_with_its_sha256(emulator, tmp_path):
 
     assert result.state == "success", result.task_states
     landed = result.xcom("download")
-    filename = report["attachment"]["filename"]
+    filename = report["attachment"]["display_name"]
     path = tmp_path / "landing" / filename
     assert filename.endswith(".docx")
     assert landed == {
@@ -103,7 +105,7 @@ def test_truncated_transfer_is_retried_and_lands_complete(emulator, tmp_path):
     assert landed["size"] == report["attachment"]["size"]
     assert landed["sha256"] == emulator.file_sha256(report["id"])
     assert len([r for r in emulator.requests if r.server == "storage"]) == 3
-    assert files_in(tmp_path) == [report["attachment"]["filename"]]
+    assert files_in(tmp_path) == [report["attachment"]["display_name"]]
 
 
 def test_persistent_truncation_fails_and_leaves_nothing(emulator, tmp_path):
@@ -125,7 +127,7 @@ def test_report_not_complete_is_a_clear_error_and_writes_nothing(emulator, tmp_p
 
 def test_existing_destination_without_overwrite_is_left_alone(emulator, tmp_path, capfd):
     report = finished_report(emulator, 237)
-    target = tmp_path / report["attachment"]["filename"]
+    target = tmp_path / report["attachment"]["display_name"]
     target.write_bytes(b"yesterday's file")
     result = download(emulator, report, f"{tmp_path}/", 237)
     assert result.state == "failed"
@@ -166,3 +168,27 @@ def test_large_file_streams_in_flat_memory(emulator, tmp_path):
     assert result.sha256 == emulator.file_sha256(report["id"])
     assert os.path.getsize(tmp_path / "big.docx") == result.size
     assert peak - baseline < 64 * 2**20, f"RSS grew by {(peak - baseline) / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Section 1_Section_Pace.docx", "Section 1_Section_Pace.docx"),
+        ("../../etc/passwd", "_.._etc_passwd"),
+        ("a/b\\c.docx", "a_b_c.docx"),
+        (".hidden.zip", "hidden.zip"),
+        ("x\n.docx", "x_.docx"),
+    ],
+)
+def test_attachment_names_become_plain_file_names(name, expected):
+    from airflow_provider_canvas_reports.destinations import safe_filename
+
+    assert safe_filename(name) == expected
+
+
+@pytest.mark.parametrize("name", ["", "..", " . ", None])
+def test_unusable_attachment_names_are_refused(name):
+    from airflow_provider_canvas_reports.destinations import safe_filename
+
+    with pytest.raises(ValueError, match="filename"):
+        safe_filename(name)
