@@ -33,6 +33,9 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "rate_limit_threshold": _number(
         "Slow down below", "Pause between calls when X-Rate-Limit-Remaining falls below this.", 100
     ),
+    "max_connections": _number(
+        "Pooled connections", "Connections kept open to Canvas per process (per event loop in triggers).", 64
+    ),
     "verify_ssl": {
         "label": "Verify TLS certificates",
         "description": "Turn off only for a test instance with a self-signed certificate.",
