@@ -29,7 +29,11 @@ COURSES = [{"course_id": 101, "section_ids": [1]}, {"course_id": 102, "section_i
 def _configure(workdir: Path, dags_folder: Path) -> dict[str, Path]:
     if workdir.exists():
         shutil.rmtree(workdir)
-    paths = {"home": workdir / "airflow", "landing": workdir / "landing", "warehouse": workdir / "warehouse.db"}
+    paths = {
+        "home": workdir / "airflow",
+        "landing": workdir / "landing",
+        "warehouse": workdir / "warehouse.db",
+    }
     paths["home"].mkdir(parents=True)
     os.environ.update(
         {
@@ -40,7 +44,9 @@ def _configure(workdir: Path, dags_folder: Path) -> dict[str, Path]:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "AIRFLOW_VAR_CANVAS_LANDING_ROOT": str(paths["landing"]),
             "AIRFLOW_VAR_CANVAS_COURSES": json.dumps(COURSES),
-            "AIRFLOW_CONN_CANVAS_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(paths["warehouse"])}),
+            "AIRFLOW_CONN_CANVAS_WAREHOUSE": json.dumps(
+                {"conn_type": "sqlite", "host": str(paths["warehouse"])}
+            ),
         }
     )
     return paths
@@ -62,9 +68,15 @@ def _hook_round_trip() -> None:
         time.sleep(0.5)
         report = hook.get_course_report(100, "course_pace_docx", report["id"])
         progress = report.get("progress")
-        _say(f"  report {report['id']}: {report['status']}" + (f", {progress}%" if progress is not None else ""))
+        _say(
+            f"  report {report['id']}: {report['status']}"
+            + (f", {progress}%" if progress is not None else "")
+        )
     attachment = report.get("attachment") or {}
-    _say(f"report {report['id']} {report['status']}: {attachment.get('filename')} ({attachment.get('size')} bytes)")
+    _say(
+        f"report {report['id']} {report['status']}: "
+        f"{attachment.get('display_name')} ({attachment.get('size')} bytes)"
+    )
 
 
 def _run_warehouse_dag(dags_folder: Path) -> str:
@@ -99,7 +111,9 @@ def _print_landed(landing: Path, warehouse: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dags-folder", type=Path, default=Path("example_dags"))
     parser.add_argument("--workdir", type=Path, default=Path(".demo"))
     args = parser.parse_args(argv)
@@ -112,13 +126,20 @@ def main(argv: list[str] | None = None) -> int:
     from airflow_provider_canvas_reports.testing import CanvasEmulator, ReportBehaviour
 
     with CanvasEmulator() as emulator:
-        emulator.default_behaviour = ReportBehaviour(created_seconds=0.5, running_seconds=4.0, file_size=60_000)
+        emulator.default_behaviour = ReportBehaviour(
+            created_seconds=0.5, running_seconds=4.0, file_size=60_000
+        )
         os.environ["AIRFLOW_CONN_CANVAS_DEFAULT"] = json.dumps(
             {"conn_type": "canvas", "host": emulator.base_url, "password": emulator.token}
         )
-        _say(f"Canvas emulator on {emulator.base_url} (storage {emulator.storage_url}); canvas_default points at it")
+        _say(
+            f"Canvas emulator on {emulator.base_url} (storage {emulator.storage_url}); "
+            "canvas_default points at it"
+        )
         _hook_round_trip()
-        _say("running canvas_course_report_to_warehouse with dag.test() (sensors defer to CourseReportTrigger)")
+        _say(
+            "running canvas_course_report_to_warehouse with dag.test() (sensors defer to CourseReportTrigger)"
+        )
         state = _run_warehouse_dag(args.dags_folder.absolute())
         stats = emulator.stats()
         _say(

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import airflow
 import jsonschema
 
-import airflow
 from airflow_provider_canvas_reports.get_provider_info import get_provider_info
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from tests.helpers import TOKEN
