@@ -83,7 +83,7 @@ def _run_warehouse_dag(dags_folder: Path) -> str:
     try:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow 2
-        from airflow.models.dagbag import DagBag
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
     dagbag = DagBag(dag_folder=str(dags_folder))
     if dagbag.import_errors:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS as AIRFLOW_V_3
 from airflow.utils.session import create_session
 
 TOKEN = "emulator-token-5f2c9a"
@@ -31,23 +32,16 @@ class RunResult:
     task_tries: dict[str, int]
 
     def xcom(self, task_id: str, key: str = "return_value") -> Any:
-        try:
-            from airflow.models.xcom import XComModel as XComTable
-        except ImportError:  # Airflow 2
-            from airflow.models.xcom import BaseXCom as XComTable
+        if not AIRFLOW_V_3:  # Airflow 2: the ORM row deserializes itself on load; get_one returns the value
+            from airflow.models.xcom import XCom
+
+            return XCom.get_one(run_id=self.run_id, key=key, task_id=task_id, dag_id=self.dag_id)
+        from airflow.models.xcom import XComModel
+
         with create_session() as session:
-            query = XComTable.get_many(run_id=self.run_id, key=key, task_ids=task_id, dag_ids=self.dag_id)
-            row = (
-                session.scalars(query).first()
-                if hasattr(query, "whereclause")
-                else query.with_session(session).first()
-            )
-            if row is None:
-                return None
-            value = row.value
-            if hasattr(XComTable, "deserialize_value"):
-                return XComTable.deserialize_value(row)
-            return json.loads(value) if isinstance(value, (str, bytes)) else value
+            query = XComModel.get_many(run_id=self.run_id, key=key, task_ids=task_id, dag_ids=self.dag_id)
+            row = session.scalars(query).first()
+            return None if row is None else XComModel.deserialize_value(row)
 
 
 def run_dag(dag: Any, **kwargs: Any) -> RunResult:
