@@ -192,3 +192,26 @@ def test_unusable_attachment_names_are_refused(name):
 
     with pytest.raises(ValueError, match="filename"):
         safe_filename(name)
+
+
+def test_object_storage_destinations_are_written_atomically(emulator):
+    """Any ObjectStoragePath URI works; fsspec's in-memory filesystem stands in for s3:// here."""
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    try:
+        from airflow.sdk.io.store import attach
+    except ImportError:  # Airflow 2
+        from airflow.io.store import attach
+    attach(protocol="memory", alias="memory", fs=MemoryFileSystem())
+
+    report = finished_report(emulator, 239, sections=(1, 2))
+    result = download(emulator, report, "memory://landing/canvas/", 239)
+    assert result.state == "success", result.task_states
+    landed = result.xcom("download")
+    assert landed["uri"].startswith("memory://")
+    path = ObjectStoragePath(landed["uri"])
+    assert path.name == "course_pace.zip"
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == landed["sha256"] == emulator.file_sha256(report["id"])
+    assert [p.name for p in ObjectStoragePath("memory://landing/canvas/").iterdir()] == ["course_pace.zip"]
