@@ -13,7 +13,7 @@ from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports.api import ACTIVE_STATES, ReportStatus
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.links import CanvasCourseLink
-from airflow_provider_canvas_reports.sensors.course_report import defer_timeout, validated_ids
+from airflow_provider_canvas_reports.sensors.course_report import defer_until_finished, validated_ids
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -130,22 +130,7 @@ class StartCourseReportOperator(BaseOperator):
         if summary:
             return summary
         if self.deferrable:
-            from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
-
-            self.defer(
-                trigger=CourseReportTrigger(
-                    canvas_conn_id=self.canvas_conn_id,
-                    course_id=course_id,
-                    report_type=report_type,
-                    report_id=report_id,
-                    poll_interval=self.poll_interval,
-                    end_time=reports.deadline(self.timeout),
-                    timeout=self.timeout,
-                    hook_params=self.hook_params,
-                ),
-                method_name="execute_complete",
-                timeout=None if self.timeout is None else defer_timeout(self.timeout, self.poll_interval),
-            )
+            defer_until_finished(self, course_id, report_type, report_id, self.poll_interval, self.timeout)
         return self._wait_blocking(course_id, report_type, report_id)
 
     def _report_to_reattach(

@@ -34,9 +34,32 @@ def validated_ids(course_id: object, report_type: object, report_id: object | No
     return ids
 
 
-def defer_timeout(timeout: float, poll_interval: float) -> timedelta:
-    """A backstop for the triggerer: the trigger ends the wait itself at ``timeout``."""
-    return timedelta(seconds=timeout + max(2 * poll_interval, 60.0))
+def defer_until_finished(
+    task: Any, course_id: Any, report_type: str, report_id: int, poll_interval: float, timeout: float | None
+) -> None:
+    """
+    Hand the wait to :class:`~.triggers.course_report.CourseReportTrigger` (raises ``TaskDeferred``).
+
+    ``task`` is a sensor or operator with ``canvas_conn_id``, ``hook_params`` and an
+    ``execute_complete`` method. The trigger ends the wait itself at ``timeout``; the deferral's own
+    timeout is only a backstop in case the triggerer cannot run it.
+    """
+    from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
+
+    task.defer(
+        trigger=CourseReportTrigger(
+            canvas_conn_id=task.canvas_conn_id,
+            course_id=course_id,
+            report_type=report_type,
+            report_id=report_id,
+            poll_interval=poll_interval,
+            end_time=reports.deadline(timeout),
+            timeout=timeout,
+            hook_params=task.hook_params,
+        ),
+        method_name="execute_complete",
+        timeout=None if timeout is None else timedelta(seconds=timeout + max(2 * poll_interval, 60.0)),
+    )
 
 
 class CourseReportSensor(BaseSensorOperator):
@@ -105,22 +128,7 @@ class CourseReportSensor(BaseSensorOperator):
         poked = self.poke(context)
         if poked:
             return poked.xcom_value if isinstance(poked, PokeReturnValue) else None
-        from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
-
-        self.defer(
-            trigger=CourseReportTrigger(
-                canvas_conn_id=self.canvas_conn_id,
-                course_id=course_id,
-                report_type=report_type,
-                report_id=report_id,
-                poll_interval=self.poke_interval,
-                end_time=reports.deadline(self.timeout),
-                timeout=self.timeout,
-                hook_params=self.hook_params,
-            ),
-            method_name="execute_complete",
-            timeout=defer_timeout(self.timeout, self.poke_interval),
-        )
+        defer_until_finished(self, course_id, report_type, report_id, self.poke_interval, self.timeout)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Called when the trigger fires: validate its event and return the report summary."""
