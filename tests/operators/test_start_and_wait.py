@@ -95,6 +95,7 @@ def test_sensor_times_out_when_the_report_keeps_running(emulator, dag, capfd):
     result = run_dag(dag)
     assert result.state == "failed"
     assert result.task_states["wait"] == "failed"
+    assert result.task_tries["wait"] == 1  # retries=2, but a sensor timeout is not retried
     out = capfd.readouterr().out
     assert f"Timed out after 1.5 s waiting for Canvas course_pace_docx report 1 of course {course_id}" in out
     assert "last seen: report 1 running" in out
