@@ -42,7 +42,9 @@ deferrable = start_then_wait("scenario_deferrable", 201, deferrable=True)
 poke = start_then_wait("scenario_poke", 202, deferrable=False, mode="poke")
 reschedule = start_then_wait("scenario_reschedule", 203, deferrable=False, mode="reschedule", poke_interval=1)
 report_error = start_then_wait("scenario_report_error", 204, deferrable=True, retries=2)
-timeout_deferrable = start_then_wait("scenario_timeout_deferrable", 205, deferrable=True, timeout=1.5, retries=2)
+timeout_deferrable = start_then_wait(
+    "scenario_timeout_deferrable", 205, deferrable=True, timeout=1.5, retries=2
+)
 timeout_poke = start_then_wait("scenario_timeout_poke", 206, deferrable=False, timeout=1.5, retries=2)
 flaky_api = start_then_wait("scenario_flaky_api", 207, deferrable=True)
 flaky_api_poke = start_then_wait("scenario_flaky_api_poke", 208, deferrable=False)
@@ -152,4 +154,19 @@ with DAG("scenario_cli_connection", schedule=None, start_date=START, catchup=Fal
         wait_for_completion=True,
         deferrable=False,
         poll_interval=0.2,
+    )
+
+with DAG(
+    "scenario_resume_from_state_store", schedule=None, start_date=START, catchup=False
+) as resume_from_state:
+    StartCourseReportOperator(
+        task_id="start",
+        course_id=214,
+        parameters={"section_ids": [1]},
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.1,
+        retries=1,
+        retry_delay=datetime.timedelta(seconds=1),
+        hook_params={"retry_limit": 2},
     )

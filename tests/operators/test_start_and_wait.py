@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
@@ -131,3 +132,19 @@ def test_templated_ids_come_from_params_and_xcom(emulator):
     summary = result.xcom("wait")
     assert summary["course_id"] == 213
     assert summary["parameters"] == {"section_ids": ["5", "6", "7"]}
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store arrived in Airflow 3.3")
+def test_retry_finds_its_finished_report_in_the_task_state_store(emulator):
+    """
+    The first try starts the report, then fails while waiting (two 500s, retry_limit=2). By the
+    time the retry runs the report is complete, so only the stored id (not the running-report
+    lookup) can stop a second start.
+    """
+    emulator.set_behaviour(214, ReportBehaviour(created_seconds=0, running_seconds=0.3))
+    emulator.add_fault(Fault(kind="500", count=2, method="GET", course_id=214))
+    result = run_dag(scenarios.resume_from_state)
+    assert result.state == "success", result.task_states
+    assert result.task_tries["start"] == 2
+    assert emulator.post_count(214) == 1
+    assert result.xcom("start")["status"] == "complete"
