@@ -148,3 +148,33 @@ def test_retry_finds_its_finished_report_in_the_task_state_store(emulator):
     assert result.task_tries["start"] == 2
     assert emulator.post_count(214) == 1
     assert result.xcom("start")["status"] == "complete"
+
+
+@pytest.mark.parametrize("event", [None, {}, {"status": "weird"}, "success"], ids=repr)
+def test_execute_complete_rejects_missing_or_unknown_events(event):
+    from airflow_provider_canvas_reports.exceptions import CanvasError
+    from airflow_provider_canvas_reports.operators.course_report import StartCourseReportOperator
+    from airflow_provider_canvas_reports.sensors.course_report import CourseReportSensor
+
+    sensor = CourseReportSensor(task_id="wait", course_id=1, report_id=2)
+    start = StartCourseReportOperator(task_id="start", course_id=1)
+    for task in (sensor, start):
+        with pytest.raises(CanvasError, match="Unexpected trigger event"):
+            task.execute_complete({}, event)
+
+
+def test_execute_complete_turns_events_into_outcomes():
+    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
+
+    from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasReportFailedError
+    from airflow_provider_canvas_reports.sensors.course_report import CourseReportSensor
+
+    sensor = CourseReportSensor(task_id="wait", course_id=1, report_id=2)
+    report = {"id": 2, "status": "complete"}
+    assert sensor.execute_complete({}, {"status": "success", "report": report}) == report
+    with pytest.raises(CanvasReportFailedError, match="ended in 'error'"):
+        sensor.execute_complete({}, {"status": "failed", "report": {"id": 2, "status": "error"}})
+    with pytest.raises(AirflowSensorTimeout, match="still running"):
+        sensor.execute_complete({}, {"status": "timeout", "message": "still running"})
+    with pytest.raises(CanvasError, match="boom"):
+        sensor.execute_complete({}, {"status": "error", "message": "boom"})
