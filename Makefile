@@ -4,15 +4,27 @@ AIRFLOW_VERSION ?= 3.3.2
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
+# Extra requirements for the install line (e.g. pins one Airflow line needs); none for 3.3.
+PINS ?=
+PYTEST_ARGS ?=
 
-.PHONY: install test lint typecheck unit demo clean
+# The Airflow 2.11 line: the newest 2.11 patch on PyPI, in its own venv, through the same rules.
+# Plain resolution gives a working 2.11 set (common-compat 1.23, common-sql 2.4 and sqlite 4.3 all
+# declare apache-airflow>=2.11.0), so COMPAT_PINS is empty; put pins there if that ever changes.
+COMPAT_AIRFLOW_VERSION ?= 2.11.2
+COMPAT_VENV ?= .venv-2.11
+COMPAT_PINS ?=
+# tests/system starts real Airflow 3 processes; the unit, dag.test() and emulator suites run on 2.11.
+COMPAT_PYTEST_ARGS ?= --ignore=tests/system
+
+.PHONY: install test lint typecheck unit pytest test-compat demo clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "apache-airflow==$(AIRFLOW_VERSION)" -e ".[test]"
+	$(PY) -m pip install -q "apache-airflow==$(AIRFLOW_VERSION)" -e ".[test]" $(PINS)
 	touch $@
 
 lint: install
@@ -24,6 +36,14 @@ typecheck: install
 
 test: lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# pytest alone (no ruff/mypy) in $(VENV).
+pytest: install
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-compat:
+	$(MAKE) pytest VENV=$(COMPAT_VENV) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION) \
+		PINS='$(COMPAT_PINS)' PYTEST_ARGS='$(COMPAT_PYTEST_ARGS)'
 
 demo: install
 	$(PY) -m airflow_provider_canvas_reports.demo --dags-folder example_dags --workdir .demo

@@ -90,7 +90,9 @@ def _run_warehouse_dag(dags_folder: Path) -> str:
         raise SystemExit(f"example DAGs failed to import: {dagbag.import_errors}")
     dag = dagbag.get_dag("canvas_course_report_to_warehouse")
     logical_date = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    run = dag.test(logical_date=logical_date)
+    from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
+
+    run = dag.test(logical_date=logical_date) if AIRFLOW_V_3_0_PLUS else dag.test(execution_date=logical_date)
     return str(getattr(run.state, "value", run.state))
 
 

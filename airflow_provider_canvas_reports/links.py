@@ -15,6 +15,11 @@ class CanvasCourseLink(BaseOperatorLink):
 
     name = "Canvas course"
 
+    @property
+    def xcom_key(self) -> str:
+        """Airflow 3's key for a persisted link (``_link_<class>``); Airflow 2.11's base has none."""
+        return f"_link_{type(self).__name__}"
+
     @classmethod
     def persist(cls, context: Context, task: Any, url: str) -> None:
         """Remember the course URL for this try (the UI reads it back from XCom)."""

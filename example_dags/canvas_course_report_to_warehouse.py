@@ -34,12 +34,13 @@ DEFAULT_COURSES = [{"course_id": 101, "section_ids": [1]}, {"course_id": 102, "s
 @task
 def courses_to_land() -> list[dict[str, Any]]:
     """The courses (and sections) to report on, from the ``canvas_courses`` Variable."""
-    return Variable.get("canvas_courses", default=DEFAULT_COURSES, deserialize_json=True)
+    # The default is passed by position: Airflow 3 names it ``default``, Airflow 2.11 ``default_var``.
+    return Variable.get("canvas_courses", DEFAULT_COURSES, deserialize_json=True)
 
 
 @task
 def landing_folder(course: dict[str, Any], ds: str | None = None) -> str:
-    root = Variable.get("canvas_landing_root", default="/tmp/canvas-landing").rstrip("/")
+    root = Variable.get("canvas_landing_root", "/tmp/canvas-landing").rstrip("/")
     return f"{root}/{ds}/course_{course['course_id']}/"
 
 

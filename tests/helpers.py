@@ -45,7 +45,13 @@ class RunResult:
 
 
 def run_dag(dag: Any, **kwargs: Any) -> RunResult:
-    """``dag.test()`` and a summary of its task instances."""
+    """``dag.test()`` and a summary of its task instances (``logical_date`` is 2.x's ``execution_date``)."""
+    if not AIRFLOW_V_3:
+        if "logical_date" in kwargs:
+            kwargs["execution_date"] = kwargs.pop("logical_date")
+        # 2.x's dag.test() deletes an earlier run of the same date, and DagRunNote's foreign key to
+        # FAB's ab_user table must then resolve: register the FAB models as the webserver would.
+        import airflow.providers.fab.auth_manager.models  # noqa: F401
     dag_run = dag.test(**kwargs)
     with create_session() as session:
         from airflow.models.taskinstance import TaskInstance

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 
+from airflow_provider_canvas_reports.links import CanvasCourseLink
+from airflow_provider_canvas_reports.operators.course_report import StartCourseReportOperator
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
-from tests.helpers import run_dag
+from tests.helpers import AIRFLOW_V_3, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -178,3 +180,17 @@ def test_execute_complete_turns_events_into_outcomes():
         sensor.execute_complete({}, {"status": "timeout", "message": "still running"})
     with pytest.raises(CanvasError, match="boom"):
         sensor.execute_complete({}, {"status": "error", "message": "boom"})
+
+
+def test_course_link_is_kept_where_the_ui_reads_it(emulator):
+    emulator.set_behaviour(202, ReportBehaviour(running_seconds=0.2))
+    result = run_dag(scenarios.poke)
+    assert result.state == "success", result.task_states
+    link = CanvasCourseLink()
+    url = f"{emulator.base_url.rstrip('/')}/courses/202"
+    assert result.xcom("start", key=link.xcom_key) == url
+    if not AIRFLOW_V_3:  # Airflow 2.11's webserver asks the link, which reads that XCom back
+        from airflow.models.taskinstancekey import TaskInstanceKey
+
+        ti_key = TaskInstanceKey(result.dag_id, "start", result.run_id, result.task_tries["start"])
+        assert link.get_link(StartCourseReportOperator(task_id="start", course_id=202), ti_key=ti_key) == url
