@@ -34,7 +34,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "Slow down below", "Pause between calls when X-Rate-Limit-Remaining falls below this.", 100
     ),
     "max_connections": _number(
-        "Pooled connections", "Connections kept open to Canvas per process (per event loop in triggers).", 64
+        "Pooled connections", "Connections kept open to Canvas per process (per event loop in triggers).", 8
     ),
     "verify_ssl": {
         "label": "Verify TLS certificates",

@@ -18,7 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "retry_backoff_max_seconds": 60.0,
     "rate_limit_threshold": 100.0,
     "rate_limit_max_pause_seconds": 10.0,
-    "max_connections": 64,
+    "max_connections": 8,
     "verify_ssl": True,
     "allow_http": False,
 }

@@ -12,6 +12,7 @@ import asyncio
 import time
 import weakref
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import tenacity
@@ -111,6 +112,7 @@ class SyncTransport:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._requests = requests
+        self._retry = {idempotent: retry_options(settings, log, idempotent) for idempotent in (True, False)}
 
     def send(self, request: CanvasRequest) -> RawResponse:
         try:
@@ -129,7 +131,7 @@ class SyncTransport:
 
     def call(self, request: CanvasRequest) -> Any:
         """Send ``request`` with retries and return what it reads from the answer."""
-        for attempt in tenacity.Retrying(**retry_options(self.settings, self.log, request.idempotent)):
+        for attempt in tenacity.Retrying(**self._retry[request.idempotent]):
             with attempt:
                 raw = self.send(request)
                 result = read_response(request, raw)
@@ -143,24 +145,41 @@ class SyncTransport:
         self.session.close()
 
 
-class AsyncTransport:
-    """Sends :class:`CanvasRequest` s over a shared ``httpx.AsyncClient``."""
+@dataclass
+class PooledClient:
+    """
+    A shared ``httpx.AsyncClient``, its gate, and how many callers lease it.
 
-    def __init__(self, client: httpx.AsyncClient, settings: CanvasSettings, log: Log):
+    The gate admits at most ``max_connections`` requests into httpx at once: httpcore's pool does
+    work proportional to queued requests times connections on every request start and finish, so
+    thousands of triggers queueing inside it stall the event loop. Waiting on a semaphore is cheap.
+    """
+
+    client: httpx.AsyncClient
+    gate: asyncio.Semaphore
+    leases: int = 0
+
+
+class AsyncTransport:
+    """Sends :class:`CanvasRequest` s over a shared, gated ``httpx.AsyncClient``."""
+
+    def __init__(self, pooled: PooledClient, settings: CanvasSettings, log: Log):
         import httpx
 
-        self.client = client
+        self.pooled = pooled
         self.settings = settings
         self.log = log
         self._httpx = httpx
+        self._retry = {idempotent: retry_options(settings, log, idempotent) for idempotent in (True, False)}
 
     async def send(self, request: CanvasRequest) -> RawResponse:
         try:
-            response = await self.client.request(
-                request.method,
-                request.path,
-                data=_form_dict(request.form) if request.form else None,
-            )
+            async with self.pooled.gate:
+                response = await self.pooled.client.request(
+                    request.method,
+                    request.path,
+                    data=_form_dict(request.form) if request.form else None,
+                )
         except self._httpx.HTTPError as exc:
             never_sent = isinstance(
                 exc, (self._httpx.ConnectError, self._httpx.ConnectTimeout, self._httpx.PoolTimeout)
@@ -170,9 +189,7 @@ class AsyncTransport:
 
     async def call(self, request: CanvasRequest) -> Any:
         """Send ``request`` with retries and return what it reads from the answer."""
-        async for attempt in tenacity.AsyncRetrying(
-            **retry_options(self.settings, self.log, request.idempotent)
-        ):
+        async for attempt in tenacity.AsyncRetrying(**self._retry[request.idempotent]):
             with attempt:
                 raw = await self.send(request)
                 result = read_response(request, raw)
@@ -200,7 +217,7 @@ class _AsyncClientPool:
     """
 
     def __init__(self) -> None:
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, list[Any]]] = (
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, PooledClient]] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -210,23 +227,25 @@ class _AsyncClientPool:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return 0
-        return sum(entry[1] for entry in self._clients.get(loop, {}).values())
+        return sum(pooled.leases for pooled in self._clients.get(loop, {}).values())
 
     @asynccontextmanager
-    async def lease(self, settings: CanvasSettings) -> AsyncIterator[httpx.AsyncClient]:
+    async def lease(self, settings: CanvasSettings) -> AsyncIterator[PooledClient]:
         loop = asyncio.get_running_loop()
         clients = self._clients.setdefault(loop, {})
-        entry = clients.get(settings.pool_key)
-        if entry is None:
-            entry = clients[settings.pool_key] = [_new_async_client(settings), 0]
-        entry[1] += 1
+        pooled = clients.get(settings.pool_key)
+        if pooled is None:
+            pooled = clients[settings.pool_key] = PooledClient(
+                _new_async_client(settings), asyncio.Semaphore(settings.max_connections)
+            )
+        pooled.leases += 1
         try:
-            yield entry[0]
+            yield pooled
         finally:
-            entry[1] -= 1
-            if entry[1] == 0 and clients.get(settings.pool_key) is entry:
+            pooled.leases -= 1
+            if pooled.leases == 0 and clients.get(settings.pool_key) is pooled:
                 del clients[settings.pool_key]
-                await asyncio.shield(entry[0].aclose())
+                await asyncio.shield(pooled.client.aclose())
 
 
 def _new_async_client(settings: CanvasSettings) -> httpx.AsyncClient:

@@ -115,8 +115,8 @@ class CanvasHook(BaseHook):
         from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
 
         settings = await self.asettings()
-        async with async_clients.lease(settings) as client:
-            yield AsyncTransport(client, settings, self.log)
+        async with async_clients.lease(settings) as pooled:
+            yield AsyncTransport(pooled, settings, self.log)
 
     def run(self, request: api.CanvasRequest) -> Any:
         """Send a described Canvas request (with retries) and return what it reads."""

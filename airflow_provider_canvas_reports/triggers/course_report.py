@@ -87,10 +87,14 @@ class CourseReportTrigger(BaseTrigger):
 
         hook = CanvasHook(self.canvas_conn_id, **self.hook_params)
         request = api.get_course_report(self.course_id, self.report_type, self.report_id)
+        last_seen = None
         async with hook.async_transport() as transport:
             while True:
                 report = await transport.call(request)
-                reports.log_status(self.log, self.course_id, report)
+                # One triggerer may run thousands of these: log changes, not every poll.
+                if (seen := (report.get("status"), report.get("progress"))) != last_seen:
+                    reports.log_status(self.log, self.course_id, report)
+                    last_seen = seen
                 status = report.get("status")
                 if ReportStatus.is_success(status):
                     return {"status": "success", "report": report_summary(report)}
