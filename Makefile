@@ -50,3 +50,10 @@ demo: install
 
 clean:
 	rm -rf $(VENV) .venv-* .demo
+
+# Benchmarks against same-run peers (HttpSensorTrigger, curl, airflow.sdk, requests); table + benchmarks/results.json.
+# BENCH_ARGS=--quick for a smoke run.
+.PHONY: bench
+bench: install
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m benchmarks.run $(BENCH_ARGS)

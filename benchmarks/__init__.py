@@ -1,0 +1,1 @@
+"""``make bench``: performance benchmarks of the Canvas provider against same-run peers."""

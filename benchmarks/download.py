@@ -1,0 +1,217 @@
+"""
+Section 2: a generated 1 GiB report file to local disk, ``CanvasHook.download_report_file`` vs ``curl -L``.
+
+The orchestrator (:func:`run_section`) starts a report with ``ReportBehaviour(file_size=2**30)``
+on a course of its own, waits for it, then alternates curl and our hook (each in a fresh process)
+on the same ``file_url``: Canvas answers with a 302 to the storage host, which both follow. The
+hook's child (``python -m benchmarks.download``) measures its own wall time, CPU and peak RSS
+above the baseline taken after imports and the report lookup. Files land in a temp dir under
+``benchmarks/.work`` (same disk as the repo) and are deleted after each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+from benchmarks.common import (
+    MIB,
+    WORK,
+    children_cpu_seconds,
+    cpu_seconds,
+    median,
+    proc_status_kib,
+    reset_peak_rss,
+    rss_bytes,
+    run_child,
+    write_result,
+)
+
+DOWNLOAD_COURSE = 990_001
+REPORT_TYPE = "course_pace_docx"
+
+
+def install_hash_thread() -> None:
+    """
+    Prototype of a provider change (benchmark-only monkeypatch, ``--hash-thread``): feed the sha256
+    from a worker thread through a small bounded queue, so hashing (hashlib releases the GIL on
+    large buffers) overlaps receiving and writing instead of running in series with them.
+    """
+    import hashlib
+    import queue
+    import threading
+
+    from airflow_provider_canvas_reports import download
+
+    class ThreadedSha256:
+        def __init__(self) -> None:
+            self._sha = hashlib.sha256()
+            self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+            self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+            self._thread.start()
+
+        def _run(self) -> None:
+            while (chunk := self._queue.get()) is not None:
+                self._sha.update(chunk)
+
+        def update(self, chunk: bytes) -> None:
+            self._queue.put(chunk)
+
+        def hexdigest(self) -> str:
+            self._queue.put(None)
+            self._thread.join()
+            return self._sha.hexdigest()
+
+    class Sink(download._Sink):
+        def __init__(self, fileobj: Any) -> None:
+            super().__init__(fileobj)
+            self.sha = ThreadedSha256()  # type: ignore[assignment]
+
+        def restart(self) -> None:
+            super().restart()
+            self.sha = ThreadedSha256()  # type: ignore[assignment]
+
+    download._Sink = Sink  # type: ignore[misc]
+
+
+def child(argv: list[str] | None = None) -> int:
+    """Download once with the hook; write timings to ``--out``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.download")
+    parser.add_argument("--report-id", type=int, required=True)
+    parser.add_argument("--course-id", type=int, default=DOWNLOAD_COURSE)
+    parser.add_argument("--dest", required=True)
+    parser.add_argument("--hash-thread", action="store_true", help="prototype: sha256 in a worker thread")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    if args.hash_thread:
+        install_hash_thread()
+
+    from airflow_provider_canvas_reports.download import ReportFileDownloader  # noqa: F401
+    from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+
+    hook = CanvasHook("canvas_default")
+    report = hook.get_course_report(args.course_id, REPORT_TYPE, args.report_id)
+    gc.collect()
+    baseline = rss_bytes()
+    reset_peak_rss()
+    peak_sampled = [baseline]
+
+    def on_progress(done: int) -> None:
+        if done % (64 * MIB) < MIB:
+            peak_sampled[0] = max(peak_sampled[0], rss_bytes())
+
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    with open(args.dest, "wb") as f:
+        result = hook.download_report_file(report, f, on_progress=on_progress)
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    peak = max(peak_sampled[0], proc_status_kib("VmHWM") * 1024)
+    write_result(
+        args.out,
+        {
+            "size": result.size,
+            "sha256": result.sha256,
+            "expected_size": (report.get("attachment") or {}).get("size"),
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "baseline_rss_mib": baseline / MIB,
+            "peak_rss_mib": peak / MIB,
+            "rss_growth_mib": (peak - baseline) / MIB,
+        },
+    )
+    return 0
+
+
+def curl_once(file_url: str, dest: str) -> dict[str, Any]:
+    cpu0, t0 = children_cpu_seconds(), time.perf_counter()
+    subprocess.run(["curl", "-sS", "-f", "-L", "-o", dest, file_url], check=True, timeout=600)
+    wall, cpu = time.perf_counter() - t0, children_cpu_seconds() - cpu0
+    return {"size": os.path.getsize(dest), "wall_s": wall, "cpu_s": cpu}
+
+
+def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rounds: int) -> dict[str, Any]:
+    """Start the big report, then ``rounds`` × (curl, ours, ours+hash-thread) in turn; medians of each."""
+    import requests
+
+    from airflow_provider_canvas_reports.testing import ReportBehaviour
+
+    control.set_behaviour(
+        DOWNLOAD_COURSE,
+        ReportBehaviour(created_seconds=0, running_seconds=0, file_size=file_size, sequential=False),
+    )
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {emu.token}"
+    base = f"{emu.base_url}/api/v1/courses/{DOWNLOAD_COURSE}/reports/{REPORT_TYPE}"
+    report = session.post(base, data={"parameters[section_ids][]": "1"}, timeout=30).json()
+    deadline = time.monotonic() + 60
+    while report.get("status") != "complete" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        report = session.get(f"{base}/{report['id']}", timeout=30).json()
+    if report.get("status") != "complete":
+        raise RuntimeError(f"the {file_size}-byte report did not complete: {report.get('status')}")
+    size = report["attachment"]["size"]
+    file_url = report["file_url"]
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="download-", dir=WORK)
+    runs: dict[str, list[dict[str, Any]]] = {"curl": [], "ours": [], "ours+hash-thread": []}
+    try:
+        for i in range(rounds):
+            dest = os.path.join(tmp, f"curl-{i}.bin")
+            runs["curl"].append(curl_once(file_url, dest))
+            os.unlink(dest)
+            for variant, extra in (("ours", []), ("ours+hash-thread", ["--hash-thread"])):
+                dest = os.path.join(tmp, f"{variant}-{i}.bin")
+                runs[variant].append(
+                    run_child(
+                        "benchmarks.download",
+                        ["--report-id", str(report["id"]), "--dest", dest, *extra],
+                        env=env,
+                        timeout=600,
+                    )
+                )
+                os.unlink(dest)
+            print(
+                f"  round {i + 1}: "
+                + ", ".join(f"{name} {size / MIB / r[-1]['wall_s']:.0f} MiB/s" for name, r in runs.items())
+                + f" (ours RSS +{runs['ours'][-1]['rss_growth_mib']:.1f} MiB)",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    curl_runs, ours_runs, threaded_runs = runs["curl"], runs["ours"], runs["ours+hash-thread"]
+    if {r["sha256"] for r in ours_runs + threaded_runs} != {ours_runs[0]["sha256"]}:
+        raise RuntimeError("the downloads disagree on the file's sha256")
+    for run in ours_runs + threaded_runs + curl_runs:
+        if run["size"] != size:
+            raise RuntimeError(f"a download got {run['size']} bytes where the file has {size}")
+    curl_mibs = size / MIB / median([r["wall_s"] for r in curl_runs])
+    ours_mibs = size / MIB / median([r["wall_s"] for r in ours_runs])
+    threaded_mibs = size / MIB / median([r["wall_s"] for r in threaded_runs])
+    return {
+        "file_size": size,
+        "rounds": rounds,
+        "curl_mib_s": curl_mibs,
+        "ours_mib_s": ours_mibs,
+        "ratio": ours_mibs / curl_mibs,
+        "hash_thread_mib_s": threaded_mibs,
+        "hash_thread_ratio": threaded_mibs / curl_mibs,
+        "hash_thread_cpu_s": median([r["cpu_s"] for r in threaded_runs]),
+        "hash_thread_rss_growth_mib": max(r["rss_growth_mib"] for r in threaded_runs),
+        "ours_rss_growth_mib": max(r["rss_growth_mib"] for r in ours_runs),
+        "ours_cpu_s": median([r["cpu_s"] for r in ours_runs]),
+        "curl_cpu_s": median([r["cpu_s"] for r in curl_runs]),
+        "ours_sha256": ours_runs[0]["sha256"],
+        "curl_runs": curl_runs,
+        "ours_runs": ours_runs,
+        "hash_thread_runs": threaded_runs,
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(child())
