@@ -17,7 +17,7 @@ COMPAT_PINS ?=
 # tests/system starts real Airflow 3 processes; the unit, dag.test() and emulator suites run on 2.11.
 COMPAT_PYTEST_ARGS ?= --ignore=tests/system
 
-.PHONY: install test lint typecheck unit pytest test-compat demo clean
+.PHONY: install test lint typecheck unit pytest test-compat demo clean system-deps
 
 install: $(STAMP)
 
@@ -34,7 +34,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+# The UI test drives Debian's Chromium with Playwright (no browser download).
+system-deps:
+	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
+
+test: lint typecheck system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # pytest alone (no ruff/mypy) in $(VENV).

@@ -9,11 +9,11 @@ from airflow_provider_canvas_reports import __version__
 _PACKAGE = "airflow_provider_canvas_reports"
 
 
-def _number(label: str, description: str, default: float) -> dict[str, Any]:
+def _number(label: str, description: str, default: float, *, whole: bool = False) -> dict[str, Any]:
     return {
         "label": label,
         "description": f"{description} Default: {default}.",
-        "schema": {"type": ["number", "null"], "minimum": 0},
+        "schema": {"type": ["integer" if whole else "number", "null"], "minimum": 1 if whole else 0},
     }
 
 
@@ -22,7 +22,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "timeout": _number("Read timeout (s)", "Seconds to wait for each read of Canvas's answer.", 60),
     "connect_timeout": _number("Connect timeout (s)", "Seconds to wait for a connection to Canvas.", 10),
     "retry_limit": _number(
-        "Attempts per call", "Tries per Canvas call, the first included; 1 = never retry.", 6
+        "Attempts per call", "Tries per Canvas call, the first included; 1 = never retry.", 6, whole=True
     ),
     "retry_max_seconds": _number(
         "Retry window (s)", "No retry starts once this many seconds passed since the first try.", 300
@@ -34,7 +34,10 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "Slow down below", "Pause between calls when X-Rate-Limit-Remaining falls below this.", 100
     ),
     "max_connections": _number(
-        "Pooled connections", "Connections kept open to Canvas per process (per event loop in triggers).", 8
+        "Pooled connections",
+        "Connections kept open to Canvas per process (per event loop in triggers).",
+        8,
+        whole=True,
     ),
     "verify_ssl": {
         "label": "Verify TLS certificates",

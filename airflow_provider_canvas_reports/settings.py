@@ -106,9 +106,14 @@ def _coerce(name: str, value: Any) -> Any:
     if isinstance(default, bool):
         return _as_bool(name, value)
     try:
-        number = type(default)(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"Canvas connection extra {name!r} must be a number, got {value!r}") from None
+        number = float(value)
+        if isinstance(default, int):
+            if not number.is_integer():
+                raise ValueError
+            number = int(number)
+    except (TypeError, ValueError, OverflowError):
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        raise ValueError(f"Canvas connection extra {name!r} must be {kind}, got {value!r}") from None
     minimum = 1 if name in ("retry_limit", "max_connections") else 0
     if number < minimum:
         raise ValueError(f"Canvas connection extra {name!r} must be at least {minimum}, got {value!r}")

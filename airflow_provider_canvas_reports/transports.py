@@ -64,7 +64,9 @@ def retry_options(settings: CanvasSettings, log: Log, idempotent: bool = True) -
         "stop": tenacity.stop_after_attempt(settings.retry_limit)
         | tenacity.stop_before_delay(settings.retry_max_seconds),
         "wait": tenacity.wait_exponential_jitter(
-            initial=settings.retry_backoff_seconds, max=settings.retry_backoff_max_seconds
+            multiplier=settings.retry_backoff_seconds,
+            max=settings.retry_backoff_max_seconds,
+            jitter=settings.retry_backoff_seconds,
         ),
         "retry": tenacity.retry_if_exception(is_retryable),
         "before_sleep": before_sleep,

@@ -19,6 +19,8 @@ from airflow_provider_canvas_reports.operators.course_report import (
 from airflow_provider_canvas_reports.sensors.course_report import CourseReportSensor
 
 LANDING_ROOT = "{{ var.value.get('canvas_landing_root', '/tmp/canvas-landing') }}"
+# A run triggered through the REST API or the CLI may have no logical date in Airflow 3.
+RUN_STAMP = "{{ (dag_run.logical_date or dag_run.run_after).strftime('%Y%m%dT%H%M%S') }}"
 
 with DAG(
     dag_id="canvas_course_report_on_demand",
@@ -74,6 +76,6 @@ with DAG(
         course_id="{{ params.course_id }}",
         report_type="{{ params.report_type }}",
         report_id="{{ ti.xcom_pull(task_ids='start') }}",
-        destination=LANDING_ROOT + "/on_demand/course_{{ params.course_id }}/{{ ts_nodash }}/",
+        destination=LANDING_ROOT + "/on_demand/course_{{ params.course_id }}/" + RUN_STAMP + "/",
     )
     start >> wait >> download

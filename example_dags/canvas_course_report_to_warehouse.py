@@ -38,21 +38,28 @@ def courses_to_land() -> list[dict[str, Any]]:
     return Variable.get("canvas_courses", DEFAULT_COURSES, deserialize_json=True)
 
 
+def run_date(ds: str | None, dag_run: Any) -> str:
+    """The date a run lands under: ``ds``, or the day it ran when it has no logical date (Airflow 3)."""
+    return ds or dag_run.run_after.date().isoformat()
+
+
 @task
-def landing_folder(course: dict[str, Any], ds: str | None = None) -> str:
+def landing_folder(course: dict[str, Any], ds: str | None = None, dag_run: Any = None) -> str:
     root = Variable.get("canvas_landing_root", "/tmp/canvas-landing").rstrip("/")
-    return f"{root}/{ds}/course_{course['course_id']}/"
+    return f"{root}/{run_date(ds, dag_run)}/course_{course['course_id']}/"
 
 
 @task
-def record_manifest(landed: dict[str, Any], ds: str | None = None) -> list[dict[str, Any]]:
+def record_manifest(
+    landed: dict[str, Any], ds: str | None = None, dag_run: Any = None
+) -> list[dict[str, Any]]:
     """Unpack a ZIP next to itself and write one manifest row per file, replacing this date's rows."""
     from airflow.providers.common.compat.sdk import ObjectStoragePath, timezone
     from airflow.providers.common.sql.hooks.sql import DbApiHook
 
     landed_at = timezone.utcnow().isoformat()
     base = {
-        "logical_date": ds,
+        "logical_date": run_date(ds, dag_run),
         "course_id": landed["course_id"],
         "report_id": landed["report_id"],
         "landed_at": landed_at,
@@ -89,7 +96,7 @@ def record_manifest(landed: dict[str, Any], ds: str | None = None) -> list[dict[
     hook.run(
         f"DELETE FROM {MANIFEST_TABLE} "
         f"WHERE logical_date = {hook.placeholder} AND course_id = {hook.placeholder}",
-        parameters=(ds, str(landed["course_id"])),
+        parameters=(run_date(ds, dag_run), str(landed["course_id"])),
     )
     fields = ["logical_date", "course_id", "report_id", "filename", "size", "sha256", "landed_at"]
     hook.insert_rows(

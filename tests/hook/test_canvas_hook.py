@@ -374,3 +374,12 @@ def test_start_is_retried_when_the_connection_was_refused(emulator, monkeypatch)
     with pytest.raises(CanvasTransportError) as info:
         CanvasHook(retry_limit=3).start_course_report(101, "course_pace_docx", SECTIONS)
     assert info.value.maybe_processed is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("retry_limit", 2.5), ("retry_limit", 0), ("max_connections", "0")]
+)
+def test_whole_number_extras_refuse_fractions_and_zero(monkeypatch, name, value):
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("https://x.test", **{name: value}))
+    with pytest.raises(ValueError, match=name):
+        CanvasHook().settings  # noqa: B018
