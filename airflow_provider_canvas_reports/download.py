@@ -9,8 +9,6 @@ Neither the verifier nor the storage signature ever appears in a log line or an 
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -78,52 +76,27 @@ class ProgressLog:
 
 class _Sink:
     """
-    The destination file plus its sha256, able to restart from zero.
+    The destination file plus its running sha256, able to restart from zero.
 
-    Hashing runs on a worker thread fed through a short queue: hashlib releases the GIL on large
-    buffers, so hashing overlaps receiving and writing instead of adding to them (about 2x the
-    throughput of doing all three in turn), and the queue bounds memory to a few chunks.
+    Hashing stays inline: a worker-thread hasher measured slower here (page faults and context
+    switches outweighed the overlap), see benchmarks/RESULTS.md.
     """
 
     def __init__(self, fileobj: BinaryIO):
         self.fileobj = fileobj
+        self.sha = hashlib.sha256()
         self.size = 0
-        self._start_hashing()
-
-    def _start_hashing(self) -> None:
-        self._sha = hashlib.sha256()
-        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-        self._hasher = threading.Thread(target=self._hash, args=(self._sha, self._chunks), daemon=True)
-        self._hasher.start()
-
-    @staticmethod
-    def _hash(sha: Any, chunks: queue.Queue[bytes | None]) -> None:
-        while (chunk := chunks.get()) is not None:
-            sha.update(chunk)
-
-    def _stop_hashing(self) -> None:
-        if self._hasher.is_alive():
-            self._chunks.put(None)
-            self._hasher.join()
 
     def restart(self) -> None:
-        self._stop_hashing()
         self.fileobj.seek(0)
         self.fileobj.truncate()
+        self.sha = hashlib.sha256()
         self.size = 0
-        self._start_hashing()
 
     def write(self, chunk: bytes) -> None:
         self.fileobj.write(chunk)
-        self._chunks.put(chunk)
+        self.sha.update(chunk)
         self.size += len(chunk)
-
-    def sha256(self) -> str:
-        self._stop_hashing()
-        return self._sha.hexdigest()
-
-    def close(self) -> None:
-        self._stop_hashing()
 
 
 class ReportFileDownloader:
@@ -160,13 +133,10 @@ class ReportFileDownloader:
         """Stream ``file_url`` into ``fileobj`` (seekable), retrying cut transfers; verify the size."""
         sink = _Sink(fileobj)
         content_type = None
-        try:
-            for attempt in tenacity.Retrying(**retry_options(self.settings, self.log)):
-                with attempt:
-                    content_type = self._transfer(file_url, sink, expected_size, on_progress)
-            return DownloadResult(sink.size, sink.sha256(), content_type)
-        finally:
-            sink.close()
+        for attempt in tenacity.Retrying(**retry_options(self.settings, self.log)):
+            with attempt:
+                content_type = self._transfer(file_url, sink, expected_size, on_progress)
+        return DownloadResult(sink.size, sink.sha.hexdigest(), content_type)
 
     def _transfer(
         self, file_url: str, sink: _Sink, expected: int | None, on_progress: Callable[[int], None] | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -107,6 +108,6 @@ class CourseReportTrigger(BaseTrigger):
                         self.course_id, self.report_type, self.timeout or 0, report
                     )
                     return {"status": "timeout", "report": report_summary(report), "message": message}
-                await asyncio.sleep(
-                    self.poll_interval if remaining is None else min(self.poll_interval, remaining)
-                )
+                # Jitter keeps triggers deferred together from polling in lockstep forever.
+                interval = self.poll_interval * random.uniform(0.9, 1.1)
+                await asyncio.sleep(interval if remaining is None else min(interval, remaining))
