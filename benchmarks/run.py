@@ -7,10 +7,12 @@
 
 Sections (each measurement in a fresh process; the emulator in its own process, throttle off):
 
-1. Trigger scale: N ``CourseReportTrigger`` in one asyncio loop against N re-armed
-   ``HttpSensorTrigger`` (apache-airflow-providers-http) on the same status endpoint: CPU per poll,
-   event-loop lag (10 ms ticker), peak RSS per trigger, polls achieved. Plus prototypes of provider
-   changes (benchmark-only monkeypatches, see :mod:`benchmarks.trigger_scale`) and a library floor.
+1. Trigger scale: N ``CourseReportTrigger`` (as shipped, provider defaults) in one asyncio loop
+   against N re-armed ``HttpSensorTrigger`` (apache-airflow-providers-http) on the same status
+   endpoint: CPU per poll, event-loop lag (10 ms ticker), peak RSS per trigger, polls achieved.
+   Plus ``ours+aiohttp``, a prototype (benchmark-only monkeypatch, see
+   :func:`benchmarks.trigger_scale.install_aiohttp_transport`) of the same transport on aiohttp,
+   and a library floor (diagnostic).
 2. Download: a generated 1 GiB report file, ``CanvasHook.download_report_file`` vs ``curl -L``.
 3. Parse cost: a DAG with our operators and sensor vs the same shape in plain ``airflow.sdk``.
 4. Call overhead: 1,000 ``CanvasHook.get_course_report`` vs a raw ``requests.Session`` loop.
@@ -24,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,11 +41,21 @@ from benchmarks.emulator import EmulatorProcess
 
 REPORT_TYPE = "course_pace_docx"
 RESULTS = ROOT / "benchmarks" / "results.json"
-#: The provider's default ``max_connections`` (settings.DEFAULTS), passed explicitly to our triggers
-#: through ``hook_params={"settings_overrides": {"max_connections": ...}}``.
-MAX_CONNECTIONS = 64
-#: ``ours+gate8``: the semaphore-gate prototype with ``max_connections=8``.
-GATE_MAX_CONNECTIONS = 8
+#: Targets from the issue.
+CPU_RATIO_TARGET = 1 / 3  # trigger CPU per poll vs HttpSensorTrigger's
+LAG_P99_TARGET_MS = 50.0  # at 1,000 triggers
+RUNNING_POLLS_TARGET = 0.9  # of offered polls, at 5,000 triggers
+DOWNLOAD_RATIO_TARGET = 0.9  # of curl's throughput
+DOWNLOAD_RSS_TARGET_MIB = 64.0
+PARSE_ADDED_TARGET_MS = 50.0
+CALL_RATIO_TARGET = 1.2
+
+
+def default_max_connections() -> int:
+    """``max_connections`` our triggers get when nothing overrides it (``settings.DEFAULTS``)."""
+    from airflow_provider_canvas_reports.settings import DEFAULTS
+
+    return int(DEFAULTS["max_connections"])
 
 
 @dataclass
@@ -51,8 +64,10 @@ class Scenario:
     interval: float
     warmup: float
     window: float
-    variants: tuple[str, ...] = ("ours", "http")
+    variants: tuple[str, ...] = ("ours", "http", "ours+aiohttp")
     note: str = ""
+    #: Only if a scenario needs it: a ``max_connections`` override for our triggers (None: default).
+    max_connections: int | None = None
     running_row: bool = False
     results: dict[str, Any] = field(default_factory=dict)
 
@@ -62,25 +77,24 @@ class Scenario:
 
 
 def scenarios(quick: bool) -> list[Scenario]:
+    """
+    Every variant of a scenario runs in the same run, one after another, against the same emulator.
+
+    The window spans whole poll intervals: triggers sleep a fixed interval after each poll, so any
+    bunching at start-up repeats every interval, and a window shorter than one interval samples a
+    dense or a sparse stretch of it (5,000 @ 20 s with a 10 s window read 217 and 304 polls/s in
+    two runs of the same code; with a 20 s window 249.8 and 249.9).
+    """
     if quick:
         return [
-            Scenario(50, 1.0, 2.0, 4.0, ("ours", "http", "ours+aiohttp")),
-            Scenario(200, 1.0, 2.0, 4.0, ("ours", "http", "ours+gate8")),
+            Scenario(50, 1.0, 2.0, 4.0),
+            Scenario(200, 1.0, 2.0, 4.0),
         ]
     return [
-        Scenario(100, 1.0, 3.0, 10.0, ("ours", "http", "ours+aiohttp"), "100 polls/s"),
-        Scenario(
-            1000, 1.0, 4.0, 10.0, ("ours", "http", "ours+gate8"), "1,000 polls/s: beyond both clients here"
-        ),
-        Scenario(
-            1000,
-            5.0,
-            7.0,
-            10.0,
-            ("ours", "http", "ours+gate8", "ours+aiohttp"),
-            "200 polls/s: sized to the client",
-        ),
-        Scenario(5000, 20.0, 22.0, 10.0, ("ours", "http", "ours+gate8"), "250 polls/s: sized to the client"),
+        Scenario(100, 1.0, 3.0, 10.0, note="100 polls/s"),
+        Scenario(1000, 1.0, 4.0, 10.0, note="1,000 polls/s: the issue's headline"),
+        Scenario(1000, 5.0, 7.0, 10.0, note="200 polls/s"),
+        Scenario(5000, 20.0, 22.0, 20.0, note="250 polls/s: an interval this machine can sustain"),
     ]
 
 
@@ -93,6 +107,38 @@ def say(text: str = "") -> None:
 
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
+
+
+class LoadSampler:
+    """The 1-minute load average every ``every`` seconds while the run goes (other work shares the box)."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="loadavg", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(round(os.getloadavg()[0], 2))
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict[str, Any]:
+        values = self.samples or [round(os.getloadavg()[0], 2)]
+        return {
+            "every_s": self.every,
+            "min": min(values),
+            "mean": round(sum(values) / len(values), 2),
+            "max": max(values),
+            "samples": values,
+        }
 
 
 def connection_env(emu: EmulatorProcess) -> dict[str, str]:
@@ -211,16 +257,17 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
     WORK.mkdir(parents=True, exist_ok=True)
     reports_file = WORK / "reports.json"
     reports_file.write_text(json.dumps(reports))
+    max_connections = default_max_connections()
     say(
-        f"    created in {time.perf_counter() - t0:.1f} s; ours uses max_connections={MAX_CONNECTIONS} (default)"
+        f"    created in {time.perf_counter() - t0:.1f} s; ours = CourseReportTrigger as shipped, provider defaults "
+        f"(max_connections={max_connections}: PooledClient gate + httpx pool)"
     )
     say(
-        "    variants: ours = CourseReportTrigger as shipped; http = HttpSensorTrigger re-armed per poll;\n"
-        "    ours+gate8 / ours+aiohttp = prototypes of provider changes (benchmark-only monkeypatches):\n"
-        f"    gate8 = asyncio.Semaphore gate in AsyncTransport.send + max_connections={GATE_MAX_CONNECTIONS}; "
-        "aiohttp = the async transport on aiohttp"
+        "    variants: http = HttpSensorTrigger re-armed per poll (the peer);\n"
+        "    ours+aiohttp = prototype (benchmark-only monkeypatch): the same PooledClient/gate/leases, "
+        "AsyncTransport.send on aiohttp instead of httpx"
     )
-    out: dict[str, Any] = {"max_connections": MAX_CONNECTIONS, "scenarios": []}
+    out: dict[str, Any] = {"max_connections": max_connections, "scenarios": []}
     for scenario in plan:
         say(f"  {scenario.label} ({scenario.note or f'{scenario.n / scenario.interval:g} polls/s'}):")
         for variant in scenario.variants:
@@ -231,13 +278,12 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
                 "--interval", str(scenario.interval),
                 "--warmup", str(scenario.warmup),
                 "--window", str(scenario.window),
-                "--max-connections", str(GATE_MAX_CONNECTIONS if variant.endswith("+gate8") else MAX_CONNECTIONS),
                 "--reports", str(reports_file),
                 "--base-url", emu.base_url,
                 "--emulator-pid", str(emu.pid),
             ]  # fmt: skip
-            if variant.endswith("+gate8"):
-                args.append("--gate")
+            if impl == "ours" and scenario.max_connections:
+                args += ["--max-connections", str(scenario.max_connections)]
             if variant.endswith("+aiohttp"):
                 args.append("--aiohttp")
             budget = scenario.warmup + scenario.window + 90
@@ -255,8 +301,9 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
                 f"lag p50 {result['lag_p50_ms']:8.1f} p99 {result['lag_p99_ms']:8.1f} ms | "
                 f"RSS {result['rss_kib_per_trigger']:5.1f} KiB/trigger | "
                 f"alive {result['alive_at_end']}/{scenario.n}"
-                + (f" | pool {result['pool_connections_max']} conns, queue ≤{result['pool_queue_max']}"
+                + (f" | pool {result['pool_connections_max']} conns, in httpcore ≤{result['pool_queue_max']}"
                    if result.get("pool_connections_max") is not None else "")
+                + (f" | at gate ≤{result['gate_waiting_max']}" if result.get("gate_waiting_max") is not None else "")
                 + (f" | errors {result['errors'][:1]}" if result.get("errors") else "")
             )  # fmt: skip
         out["scenarios"].append(
@@ -266,6 +313,7 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
                 "warmup_s": scenario.warmup,
                 "window_s": scenario.window,
                 "note": scenario.note,
+                "max_connections_override": scenario.max_connections,
                 "results": scenario.results,
             }
         )
@@ -274,14 +322,20 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
 
 
 def add_trigger_rows(table: Table, s: Scenario) -> None:
+    """
+    Rows for one scenario. Targets (``met?``) only on ``ours``; prototypes are evidence, not claims.
+    CPU/poll: ≤ 1/3 of the peer's. Loop lag p99 < 50 ms: the scenarios with 1,000 triggers. Running:
+    the biggest scenario, all alive, no errors, ≥ 90% of the offered polls.
+    """
     peer = s.results.get("http", {})
+    offered = s.n / s.interval
     for variant, result in s.results.items():
         if variant == "http":
             continue
         name = f"{s.label}: {variant}"
         prototype = variant != "ours"
         if result.get("timed_out") or peer.get("timed_out"):
-            table.add(f"{name} (did not finish)", None, None, met=False)
+            table.add(f"{name} (did not finish)", None, None, met=None if prototype else False)
             continue
         cpu_ours, cpu_peer = result["cpu_us_per_poll"] / 1e3, peer["cpu_us_per_poll"] / 1e3
         ratio = cpu_ours / cpu_peer if cpu_peer else None
@@ -290,19 +344,19 @@ def add_trigger_rows(table: Table, s: Scenario) -> None:
             cpu_ours,
             cpu_peer,
             "(prototype)" if prototype else "≤ 0.33× peer",
-            None if prototype else (ratio is not None and ratio <= 1 / 3),
+            None if prototype else (ratio is not None and ratio <= CPU_RATIO_TARGET),
         )
-        lag_target = s.n == 1000 and not prototype
+        lag_target = s.n == 1000
         table.add(
             f"{name} loop lag p99 ms",
             result["lag_p99_ms"],
             peer["lag_p99_ms"],
-            "< 50 ms" if lag_target else ("(prototype)" if prototype else "—"),
-            (result["lag_p99_ms"] < 50) if lag_target else None,
+            "(prototype)" if prototype else (f"< {LAG_P99_TARGET_MS:g} ms" if lag_target else "—"),
+            None if prototype or not lag_target else result["lag_p99_ms"] < LAG_P99_TARGET_MS,
             digits=1,
         )
         table.add(
-            f"{name} polls/s (offered {s.n / s.interval:g})",
+            f"{name} polls/s (offered {offered:,g})",
             result["polls_per_s"],
             peer["polls_per_s"],
             digits=1,
@@ -318,12 +372,12 @@ def add_trigger_rows(table: Table, s: Scenario) -> None:
             ok = (
                 result["alive_at_end"] == s.n
                 and not result["errors"]
-                and result["polls_per_s"] >= 0.9 * s.n / s.interval
+                and result["polls_per_s"] >= RUNNING_POLLS_TARGET * offered
             )
             table.add(
                 f"{name} running (alive, no errors, ≥90% of offered polls)",
-                f"{result['alive_at_end']}/{s.n}, {result['polls_per_s'] / (s.n / s.interval):.0%}",
-                f"{peer['alive_at_end']}/{s.n}, {peer['polls_per_s'] / (s.n / s.interval):.0%}",
+                f"{result['alive_at_end']}/{s.n}, {len(result['errors'])} err, {result['polls_per_s'] / offered:.0%}",
+                f"{peer['alive_at_end']}/{s.n}, {len(peer['errors'])} err, {peer['polls_per_s'] / offered:.0%}",
                 "(prototype)" if prototype else f"{s.n:,} running",
                 None if prototype else ok,
             )
@@ -349,26 +403,23 @@ def section_download(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
     from benchmarks.download import run_section
 
     size = 64 * 2**20 if quick else 2**30
-    rounds = 1 if quick else 2
+    rounds = 1 if quick else 3
     say(
-        f"\n[2] Download — {size / 2**20:,.0f} MiB report file via the 302, {rounds} round(s) of curl, ours, "
-        "ours+hash-thread (prototype)"
+        f"\n[2] Download — {size / 2**20:,.0f} MiB report file via the 302, {rounds} round(s) of curl then ours "
+        "(sha256 on the hasher thread, as shipped; checked against curl's bytes)"
     )
     result = run_section(emu, EmulatorControl(emu.base_url), env, size, rounds)
     say(
         f"    curl {result['curl_mib_s']:.0f} MiB/s, ours {result['ours_mib_s']:.0f} MiB/s "
-        f"(ratio {result['ratio']:.2f}), our peak RSS growth {result['ours_rss_growth_mib']:.1f} MiB, "
-        f"CPU ours {result['ours_cpu_s']:.2f} s vs curl {result['curl_cpu_s']:.2f} s; prototype hash-thread "
-        f"{result['hash_thread_mib_s']:.0f} MiB/s (ratio {result['hash_thread_ratio']:.2f})"
+        f"(ratio {result['ratio']:.2f}, medians), our peak RSS growth {result['ours_rss_growth_mib']:.1f} MiB, "
+        f"CPU ours {result['ours_cpu_s']:.2f} s vs curl {result['curl_cpu_s']:.2f} s"
     )
     label = f"download {size / 2**20:,.0f} MiB"
     table.add(f"{label} throughput MiB/s (peer: curl -L)", result["ours_mib_s"], result["curl_mib_s"], "≥ 0.9× curl",
-              result["ratio"] >= 0.9, digits=0)  # fmt: skip
+              result["ratio"] >= DOWNLOAD_RATIO_TARGET, digits=0)  # fmt: skip
     table.add(f"{label} CPU s", result["ours_cpu_s"], result["curl_cpu_s"])
-    table.add(f"{label} ours+hash-thread MiB/s", result["hash_thread_mib_s"], result["curl_mib_s"], "(prototype)",
-              digits=0)  # fmt: skip
     table.add(f"{label} our peak RSS growth MiB", result["ours_rss_growth_mib"], None, "< 64 MiB",
-              result["ours_rss_growth_mib"] < 64, digits=1)  # fmt: skip
+              result["ours_rss_growth_mib"] < DOWNLOAD_RSS_TARGET_MIB, digits=1)  # fmt: skip
     return result
 
 
@@ -391,8 +442,9 @@ def section_parse(quick: bool, table: Table) -> dict[str, Any]:
     heavy = ", ".join(r["module"] for r in result["heavy_imports"]) or "none"
     say(f"    heavy HTTP/retry modules imported by the DAG file: {heavy}")
     table.add("DAG parse ms (median; peer: airflow.sdk only)", result["ours_median_ms"], result["peer_median_ms"],
-              "≤ +50 ms", result["added_ms"] <= 50, digits=1)  # fmt: skip
-    table.add("DAG parse added ms", result["added_ms"], None, "≤ 50 ms", result["added_ms"] <= 50, digits=1)
+              digits=1)  # fmt: skip
+    table.add("DAG parse added ms (ours − peer)", result["added_ms"], None, "≤ +50 ms",
+              result["added_ms"] <= PARSE_ADDED_TARGET_MS, digits=1)  # fmt: skip
     return result
 
 
@@ -412,9 +464,9 @@ def section_calls(emu: EmulatorProcess, env: dict[str, str], quick: bool, table:
         f"wall {result['wall_ratio']:.2f}×"
     )
     table.add(f"{calls:,} get_course_report CPU s (peer: raw requests)", result["ours_cpu_s"], result["raw_cpu_s"],
-              "≤ 1.2×", result["cpu_ratio"] <= 1.2)  # fmt: skip
+              "≤ 1.2×", result["cpu_ratio"] <= CALL_RATIO_TARGET)  # fmt: skip
     table.add(f"{calls:,} get_course_report wall s", result["ours_wall_s"], result["raw_wall_s"], "≤ 1.2×",
-              result["wall_ratio"] <= 1.2)  # fmt: skip
+              result["wall_ratio"] <= CALL_RATIO_TARGET)  # fmt: skip
     return result
 
 
@@ -446,32 +498,37 @@ def main(argv: list[str] | None = None) -> int:
         "sections": {},
     }
     table = Table()
-    with EmulatorProcess(cwd=str(ROOT)) as emu:
-        say(f"emulator: pid {emu.pid} at {emu.base_url} (own process, throttle off, counters only)")
-        env = connection_env(emu)
-        probe_course, probe_report = create_reports(emu, 1)[0]
-        if "1" in only:
-            results["sections"]["trigger_scale"] = section_triggers(emu, env, args.quick, table)
-            results["sections"]["library_floor"] = section_floor(
-                emu, env, args.quick, probe_course, probe_report
-            )
-        if "2" in only:
-            results["sections"]["download"] = section_download(emu, env, args.quick, table)
-        if "4" in only:
-            results["sections"]["call_overhead"] = section_calls(
-                emu, env, args.quick, table, probe_course, probe_report
-            )
-    if "3" in only:
-        results["sections"]["parse_cost"] = section_parse(args.quick, table)
+    sampler = LoadSampler()
+    with sampler:
+        with EmulatorProcess(cwd=str(ROOT)) as emu:
+            say(f"emulator: pid {emu.pid} at {emu.base_url} (own process, throttle off, counters only)")
+            env = connection_env(emu)
+            probe_course, probe_report = create_reports(emu, 1)[0]
+            if "1" in only:
+                results["sections"]["trigger_scale"] = section_triggers(emu, env, args.quick, table)
+                results["sections"]["library_floor"] = section_floor(
+                    emu, env, args.quick, probe_course, probe_report
+                )
+            if "2" in only:
+                results["sections"]["download"] = section_download(emu, env, args.quick, table)
+            if "4" in only:
+                results["sections"]["call_overhead"] = section_calls(
+                    emu, env, args.quick, table, probe_course, probe_report
+                )
+        if "3" in only:  # no emulator needed
+            results["sections"]["parse_cost"] = section_parse(args.quick, table)
 
     results["load_average_end"] = load_average()
+    results["load_average_1min_during"] = sampler.summary()
     results["duration_s"] = round(time.perf_counter() - started, 1)
     results["table"] = table.json()
     say("\n" + table.render())
     say(
-        f"\nmax_connections for our triggers: {MAX_CONNECTIONS} (the provider default). "
+        f"\nmax_connections for our triggers: {default_max_connections()} (the provider default, nothing passed). "
         f"Took {results['duration_s']:.0f} s; load average {results['load_average_start']} → "
-        f"{results['load_average_end']}."
+        f"{results['load_average_end']}; 1-min load during the run "
+        f"min {results['load_average_1min_during']['min']} / mean {results['load_average_1min_during']['mean']} / "
+        f"max {results['load_average_1min_during']['max']} (every {sampler.every:g} s)."
     )
     Path(args.output).write_text(json.dumps(results, indent=2, default=str) + "\n")
     say(f"wrote {os.path.relpath(args.output, os.getcwd())}")

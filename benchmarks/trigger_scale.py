@@ -3,7 +3,10 @@ One trigger-scale scenario in a fresh process: N triggers of one kind in one asy
 
 ``python -m benchmarks.trigger_scale --impl ours|http --n 1000 --interval 1 --reports FILE --out FILE``
 
-* ``ours``: :class:`CourseReportTrigger` (``poll_interval=interval``, no end time), one per report.
+* ``ours``: :class:`CourseReportTrigger` (``poll_interval=interval``, no end time), one per report,
+  as shipped: the provider's default settings (``max_connections`` from ``settings.DEFAULTS``)
+  unless ``--max-connections`` overrides it. ``--aiohttp`` swaps the HTTP library under the same
+  :class:`~airflow_provider_canvas_reports.transports.PooledClient` (benchmark-only monkeypatch).
 * ``http``: what a user without this provider reaches for, ``HttpSensorTrigger`` (apache-airflow-providers-http)
   on the same ``GET .../reports/<type>/<id>`` status endpoint through an ``http`` connection with the
   Bearer header in its extras. It fires on the first non-404 answer (it cannot tell ``running`` from
@@ -56,11 +59,13 @@ def emulator_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def preload(impl: str) -> None:
+def preload(impl: str, use_aiohttp: bool) -> None:
     """Import what the first poll would import, so the baseline RSS holds code, not triggers."""
     if impl == "ours":
-        import aiohttp
         import httpx  # noqa: F401
+
+        if use_aiohttp:
+            import aiohttp
 
         import airflow_provider_canvas_reports.hooks.canvas
         import airflow_provider_canvas_reports.transports  # noqa: F401
@@ -72,99 +77,103 @@ def preload(impl: str) -> None:
     from airflow.providers.common.compat.connection import get_async_connection  # noqa: F401
 
 
-def pool_state() -> tuple[int, int]:
-    """(connections, requests waiting or in flight) of our shared httpx pool on this loop."""
+def pool_state() -> tuple[int | None, int | None, int]:
+    """
+    Of our shared pooled clients on this loop: (httpx connections, requests inside httpcore's pool,
+    callers waiting at the ``PooledClient.gate`` semaphore). The first two are ``None`` when the
+    client is not httpx (the aiohttp prototype).
+    """
     from airflow_provider_canvas_reports.transports import async_clients
 
-    connections = requests = 0
+    connections: int | None = None
+    requests: int | None = None
+    waiting = 0
     for per_loop in list(async_clients._clients.values()):
-        for client, _leases in per_loop.values():
-            pool = getattr(getattr(client, "_transport", None), "_pool", None)
+        for pooled in list(per_loop.values()):
+            waiters = getattr(pooled.gate, "_waiters", None)
+            waiting += len(waiters) if waiters else 0
+            pool = getattr(getattr(pooled.client, "_transport", None), "_pool", None)
             if pool is not None:
-                connections += len(pool._connections)
-                requests += len(pool._requests)
-    return connections, requests
-
-
-def install_gate() -> None:
-    """
-    Prototype of a provider change (benchmark-only monkeypatch, ``--gate``): admit at most
-    ``max_connections`` requests per pooled client into httpx at once, queueing the rest on an
-    ``asyncio.Semaphore`` (O(1) per wake-up) instead of in httpcore's pool, whose
-    ``_assign_requests_to_connections`` scans every queued request against every connection on
-    each request start and end.
-    """
-    import weakref
-
-    from airflow_provider_canvas_reports import transports
-
-    original = transports.AsyncTransport.send
-    gates: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-
-    async def send(self: Any, request: Any) -> Any:
-        gate = gates.get(self.client)
-        if gate is None:
-            gate = gates[self.client] = asyncio.Semaphore(self.settings.max_connections)
-        async with gate:
-            return await original(self, request)
-
-    transports.AsyncTransport.send = send  # type: ignore[method-assign]
+                connections = (connections or 0) + len(pool._connections)
+                requests = (requests or 0) + len(pool._requests)
+    return connections, requests, waiting
 
 
 def install_aiohttp_transport() -> None:
     """
     Prototype of a provider change (benchmark-only monkeypatch, ``--aiohttp``): the async transport
-    on ``aiohttp`` instead of ``httpx``. One pooled ``aiohttp.ClientSession`` per loop and settings
-    (same lease logic in ``transports._AsyncClientPool``), ``TCPConnector(limit=max_connections)``,
-    no redirects, the same :class:`RawResponse`, errors mapped like ``AsyncTransport.send`` does.
+    on ``aiohttp`` instead of ``httpx``, inside the provider's own structure. ``_AsyncClientPool``
+    is untouched (one :class:`PooledClient` per loop and settings, leases, close on the last one);
+    only ``PooledClient.client`` becomes an ``aiohttp.ClientSession`` (``TCPConnector(limit=
+    max_connections)``) and ``AsyncTransport.send`` speaks to it, still through ``pooled.gate``,
+    with no redirects, the same :class:`RawResponse`, and errors mapped the way the httpx ``send``
+    maps them. Everything above ``send`` (retries, throttle, the trigger) is the shipped code.
     """
+    import ssl
+
     import aiohttp
 
     from airflow_provider_canvas_reports import transports
     from airflow_provider_canvas_reports.api import RawResponse
 
-    class Session(aiohttp.ClientSession):
-        async def aclose(self) -> None:
-            await self.close()
+    class AiohttpClient:
+        """What ``PooledClient.client`` needs to be: something to send through, and ``aclose``."""
 
-    def new_client(settings: Any) -> Any:
-        return Session(
-            base_url=settings.base_url,
-            headers=transports._headers(settings),
-            timeout=aiohttp.ClientTimeout(sock_connect=settings.connect_timeout, sock_read=settings.timeout),
-            connector=aiohttp.TCPConnector(limit=settings.max_connections),
-        )
+        def __init__(self, settings: Any) -> None:
+            self.session = aiohttp.ClientSession(
+                base_url=settings.base_url,
+                headers=transports._headers(settings),
+                timeout=aiohttp.ClientTimeout(sock_connect=settings.connect_timeout, sock_read=settings.timeout),
+                connector=aiohttp.TCPConnector(
+                    limit=settings.max_connections,
+                    ssl=settings.verify_ssl
+                    if isinstance(settings.verify_ssl, bool)
+                    else ssl.create_default_context(cafile=settings.verify_ssl),
+                ),
+            )
+
+        async def aclose(self) -> None:
+            await self.session.close()
 
     async def send(self: Any, request: Any) -> Any:
         form = transports._form_dict(request.form) if request.form else None
         try:
-            async with self.client.request(
-                request.method, request.path, data=form, allow_redirects=False
-            ) as response:
+            async with (
+                self.pooled.gate,
+                self.pooled.client.session.request(
+                    request.method, request.path, data=form, allow_redirects=False
+                ) as response,
+            ):
                 body = await response.read()
                 return RawResponse(response.status, response.headers, body)
         except (aiohttp.ClientError, TimeoutError) as exc:
             never_sent = isinstance(exc, aiohttp.ClientConnectorError)
             raise transports._transport_error(request, exc, never_sent) from None
 
-    transports._new_async_client = new_client
+    transports._new_async_client = AiohttpClient  # type: ignore[assignment]
     transports.AsyncTransport.send = send  # type: ignore[method-assign]
 
 
-def make_ours(reports: list[tuple[int, int]], interval: float, max_connections: int) -> list[Any]:
+def make_ours(reports: list[tuple[int, int]], interval: float, max_connections: int | None) -> list[Any]:
+    """The triggers as a DAG would defer them; ``hook_params`` only when a scenario overrides a default."""
     from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
 
+    hook_params = {"settings_overrides": {"max_connections": max_connections}} if max_connections else None
     return [
         CourseReportTrigger(
-            "canvas_default",
-            course_id,
-            REPORT_TYPE,
-            report_id,
-            poll_interval=interval,
-            hook_params={"settings_overrides": {"max_connections": max_connections}},
+            "canvas_default", course_id, REPORT_TYPE, report_id, poll_interval=interval, hook_params=hook_params
         )
         for course_id, report_id in reports
     ]
+
+
+def effective_max_connections(args: argparse.Namespace) -> int | None:
+    """The ``max_connections`` our triggers run with: the override, else the provider's default."""
+    if args.impl != "ours":
+        return None
+    from airflow_provider_canvas_reports.settings import DEFAULTS
+
+    return args.max_connections or DEFAULTS["max_connections"]
 
 
 async def run_ours(trigger: Any, delay: float, counter: list[int]) -> None:
@@ -191,15 +200,6 @@ async def run_http(endpoint: str, interval: float, delay: float, counter: list[i
         await asyncio.sleep(interval)
 
 
-def finish(args: argparse.Namespace, result: dict[str, Any], baseline: int) -> None:
-    result["baseline_rss_mib"] = round(baseline / 2**20, 1)
-    growth = result["peak_rss_mib"] * 2**20 - baseline
-    result["rss_growth_mib"] = round(growth / 2**20, 1)
-    result["rss_kib_per_trigger"] = round(growth / 1024 / args.n, 1)
-    result["max_connections"] = args.max_connections if args.impl == "ours" else None
-    write_result(args.out, result)
-
-
 class Probe:
     """State shared between the event loop (ticker) and the measuring thread."""
 
@@ -208,7 +208,7 @@ class Probe:
         self.lags: list[float] = []
         self.tick_started = time.perf_counter()
         self.rss_peak = rss_bytes()
-        self.pool_samples: list[tuple[int, int]] = []
+        self.pool_samples: list[tuple[int | None, int | None, int]] = []
 
 
 async def ticker(probe: Probe) -> None:
@@ -234,7 +234,7 @@ def measure(
         end = time.perf_counter() + seconds
         while (left := end - time.perf_counter()) > 0:
             probe.rss_peak = max(probe.rss_peak, rss_bytes())
-            if probe.measuring and args.impl == "ours" and not args.aiohttp:
+            if probe.measuring and args.impl == "ours":
                 probe.pool_samples.append(pool_state())
             time.sleep(min(0.2, left))
 
@@ -260,6 +260,7 @@ def measure(
         {repr(t.exception())[:300] for t in list(tasks) if t.done() and not t.cancelled() and t.exception()}
     )
     samples = probe.pool_samples
+    queued = [q for _, q, _ in samples if q is not None]
     wall = wall1 - wall0
     polls = stats1["requests"]["api"] - stats0["requests"]["api"]
     cpu = cpu1 - cpu0
@@ -269,8 +270,8 @@ def measure(
         "impl": args.impl,
         "n": n,
         "interval_s": args.interval,
-        "max_connections": args.max_connections if args.impl == "ours" else None,
-        "gate": bool(args.gate and args.impl == "ours"),
+        "max_connections": effective_max_connections(args),
+        "max_connections_overridden": bool(args.max_connections and args.impl == "ours"),
         "aiohttp_transport": bool(args.aiohttp and args.impl == "ours"),
         "warmup_s": args.warmup,
         "window_s": round(wall, 3),
@@ -294,9 +295,11 @@ def measure(
         "rss_kib_per_trigger": round(growth / 1024 / n, 1),
         "alive_at_end": alive,
         "ended_during_warmup": ended_in_warmup,
-        "pool_connections_max": max((c for c, _ in samples), default=None),
-        "pool_queue_mean": round(sum(q for _, q in samples) / len(samples), 1) if samples else None,
-        "pool_queue_max": max((q for _, q in samples), default=None),
+        "pool_connections_max": max((c for c, _, _ in samples if c is not None), default=None),
+        "pool_queue_mean": round(sum(queued) / len(queued), 1) if queued else None,
+        "pool_queue_max": max(queued, default=None),
+        "gate_waiting_mean": round(sum(w for _, _, w in samples) / len(samples), 1) if samples else None,
+        "gate_waiting_max": max((w for _, _, w in samples), default=None),
         "errors": errors,
         "measure_s": round(time.perf_counter() - started, 2),
     }
@@ -341,13 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--window", type=float, default=12.0)
-    parser.add_argument("--max-connections", type=int, default=64)
+    parser.add_argument(
+        "--max-connections", type=int, default=0, help="ours: override max_connections (0: the provider default)"
+    )
     parser.add_argument("--reports", required=True, help="JSON file: [[course_id, report_id], ...]")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--emulator-pid", type=int, default=0)
-    parser.add_argument(
-        "--gate", action="store_true", help="ours: prototype semaphore gate (see install_gate)"
-    )
     parser.add_argument("--aiohttp", action="store_true", help="ours: prototype aiohttp transport")
     parser.add_argument("--teardown-timeout", type=float, default=10.0)
     parser.add_argument("--profile", help="write cProfile stats of the whole run to this file")
@@ -358,9 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         reports = [tuple(pair) for pair in json.load(f)][: args.n]
     if len(reports) < args.n:
         raise SystemExit(f"only {len(reports)} reports for --n {args.n}")
-    preload(args.impl)
-    if args.gate and args.impl == "ours":
-        install_gate()
+    preload(args.impl, args.aiohttp)
     if args.aiohttp and args.impl == "ours":
         install_aiohttp_transport()
     gc.collect()
