@@ -265,16 +265,6 @@ def rate_limit_remaining(headers: Mapping[str, str]) -> float | None:
 
 # --- secrets -------------------------------------------------------------------------------------
 
-_VERIFIER = re.compile(r"([?&]verifier=)[^&#]*")
-
-
-def redact_file_url(url: str | None) -> str | None:
-    """``file_url`` without its verifier, which is a credential that never expires."""
-    if url is None:
-        return None
-    return _VERIFIER.sub(r"\1***", url)
-
-
 #: Report keys a downstream task may see; ``file_url`` and the attachment's ``url`` are left out.
 _SUMMARY_KEYS = (
     "id",

@@ -41,10 +41,14 @@ class DownloadResult:
     content_type: str | None
 
 
-def _label(url: str) -> str:
-    """``GET https://host/path`` with the query (verifier, signature) left out."""
+def _without_query(url: str) -> str:
+    """``https://host/path``: the query (verifier, storage signature) is a credential."""
     parts = urlsplit(url)
-    return f"GET {parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _label(url: str) -> str:
+    return f"GET {_without_query(url)}"
 
 
 class ProgressLog:
@@ -194,6 +198,6 @@ class ReportFileDownloader:
 
     @staticmethod
     def _error(url: str, response: Any, body: bytes) -> CanvasError:
-        request = CanvasRequest("GET", _label(url)[len("GET ") :])
+        request = CanvasRequest("GET", _without_query(url))
         raw = RawResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body)
         return error_for(request, raw)

@@ -78,30 +78,21 @@ class CanvasSettings:
         return round(shortfall * self.rate_limit_max_pause_seconds, 3)
 
 
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
 def _as_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in (
-        "true",
-        "1",
-        "yes",
-        "on",
-        "false",
-        "0",
-        "no",
-        "off",
-    ):
-        return value.strip().lower() in ("true", "1", "yes", "on")
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
     raise ValueError(f"Canvas connection extra {name!r} must be true or false, got {value!r}")
 
 
 def _coerce(name: str, value: Any) -> Any:
     default = DEFAULTS[name]
-    if (
-        name == "verify_ssl"
-        and isinstance(value, str)
-        and value.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off")
-    ):
+    if name == "verify_ssl" and isinstance(value, str) and value.strip().lower() not in _TRUE | _FALSE:
         return value  # a CA bundle path
     if isinstance(default, bool):
         return _as_bool(name, value)
