@@ -1,7 +1,7 @@
 """
 Canvas requests, described once.
 
-A :class:`CanvasRequest` says what to send (method, path, query, form) and how to read the
+A :class:`CanvasRequest` says what to send (method, path, body) and how to read the
 answer; :func:`read_response` turns any answer into a value or a :class:`CanvasError`. The sync
 and async transports only move bytes, so both behave the same by construction.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -81,14 +81,16 @@ class CanvasRequest:
 
     :param method: HTTP method.
     :param path: the path below the Canvas base URL, already validated and encoded.
-    :param form: form fields for the body, in order (repeated keys allowed).
+    :param body: the request body, already encoded (empty: none).
+    :param content_type: the body's ``Content-Type``.
     :param read: turns the decoded JSON into the caller's value, raising
         :class:`CanvasUnexpectedResponseError` when keys are missing.
     """
 
     method: str
     path: str
-    form: Sequence[tuple[str, str]] = ()
+    body: bytes = b""
+    content_type: str | None = None
     read: Callable[[Any, CanvasRequest], Any] = field(default=lambda data, request: data, repr=False)
 
     @property
@@ -116,30 +118,65 @@ def course_report_path(course_id: object, report_type: object, report_id: object
     return course_path(course_id, *parts)
 
 
-def encode_report_parameters(parameters: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """
-    Encode report parameters the way Canvas reads them.
+#: The parameters Canvas reads for a course report (it drops any other key).
+SELECTION_KEYS = ("section_ids", "enrollment_ids")
+#: Report types that end in ``error`` unless some sections or enrollments are asked for.
+_NEEDS_SELECTION = frozenset({"course_pace_docx"})
 
-    ``{"section_ids": [1, 2]}`` becomes ``parameters[section_ids][]=1&parameters[section_ids][]=2``.
+
+def report_parameters(report_type: str, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
     """
-    form: list[tuple[str, str]] = []
-    for name, value in (parameters or {}).items():
-        key = f"parameters[{validate_parameter_name(name)}]"
+    Check report parameters before any request and return them as Canvas's JSON body takes them.
+
+    ``{"section_ids": [1, 2]}`` stays as it is (ids keep their type; a set is sorted). A
+    ``course_pace_docx`` report needs a non-empty ``section_ids`` or ``enrollment_ids``: Canvas makes
+    one document per section or student asked for, and with neither the report can only fail.
+
+    :raises ValueError: naming the parameter and what to fix.
+    """
+    if parameters is None:
+        parameters = {}
+    if not isinstance(parameters, Mapping):
+        raise ValueError(
+            f"Report parameters must be a mapping such as {{'section_ids': [1, 2]}}, got "
+            f"{type(parameters).__name__}"
+        )
+    checked: dict[str, Any] = {}
+    for name, value in parameters.items():
+        key = validate_parameter_name(name)
         if isinstance(value, (list, tuple, set, frozenset)):
             values: Iterable[Any] = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-            form.extend((f"{key}[]", _form_value(item, name)) for item in values)
+            checked[key] = [_json_value(item, key) for item in values]
         else:
-            form.append((key, _form_value(value, name)))
-    return form
+            checked[key] = _json_value(value, key)
+    if report_type in _NEEDS_SELECTION and not any(selection(checked).values()):
+        raise ValueError(
+            f"A {report_type} report needs a non-empty 'section_ids' or 'enrollment_ids' parameter, "
+            "e.g. parameters={'section_ids': [123]}: Canvas makes one document per section or student "
+            "asked for, and with neither the report always ends in error"
+        )
+    return checked
 
 
-def _form_value(value: Any, name: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, str)) and not isinstance(value, bool):
-        text = str(value)
-        if text and text.isprintable():
-            return text
+def selection(parameters: Any) -> dict[str, list[str]]:
+    """
+    The ``section_ids`` and ``enrollment_ids`` of report parameters, as given or as Canvas echoes
+    them (form values come back as strings), as sorted strings; a missing key is an empty list.
+    """
+    params = parameters if isinstance(parameters, Mapping) else {}
+    chosen: dict[str, list[str]] = {}
+    for key in SELECTION_KEYS:
+        value = params.get(key)
+        values = value if isinstance(value, (list, tuple)) else ([] if value in (None, "") else [value])
+        chosen[key] = sorted(str(v) for v in values)
+    return chosen
+
+
+def _json_value(value: Any, name: str) -> Any:
+    if isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, str) and value and value.isprintable():
+        return value
     raise ValueError(f"Invalid value {value!r} for report parameter {name!r}: expected ids or strings")
 
 
@@ -170,12 +207,12 @@ def _read_user(data: Any, request: CanvasRequest) -> dict[str, Any]:
 def start_course_report(
     course_id: object, report_type: object, parameters: Mapping[str, Any] | None = None
 ) -> CanvasRequest:
-    return CanvasRequest(
-        "POST",
-        course_report_path(course_id, report_type),
-        form=encode_report_parameters(parameters),
-        read=_read_report,
-    )
+    """
+    Start a report. The body always carries a ``parameters`` key: Canvas answers 500 without one.
+    """
+    path = course_report_path(course_id, report_type)
+    body = json.dumps({"parameters": report_parameters(str(report_type), parameters)}).encode()
+    return CanvasRequest("POST", path, body=body, content_type="application/json", read=_read_report)
 
 
 def get_course_report(course_id: object, report_type: object, report_id: object) -> CanvasRequest:

@@ -64,7 +64,7 @@ def retry_options(settings: CanvasSettings, log: Log, idempotent: bool = True) -
         "stop": tenacity.stop_after_attempt(settings.retry_limit)
         | tenacity.stop_before_delay(settings.retry_max_seconds),
         "wait": tenacity.wait_exponential_jitter(
-            multiplier=settings.retry_backoff_seconds,
+            initial=settings.retry_backoff_seconds,
             max=settings.retry_backoff_max_seconds,
             jitter=settings.retry_backoff_seconds,
         ),
@@ -121,7 +121,8 @@ class SyncTransport:
             response = self.session.request(
                 request.method,
                 self.settings.base_url + request.path,
-                data=list(request.form) or None,
+                data=request.body or None,
+                headers={"Content-Type": request.content_type} if request.content_type else None,
                 timeout=(self.settings.connect_timeout, self.settings.timeout),
                 allow_redirects=False,
             )
@@ -180,7 +181,8 @@ class AsyncTransport:
                 response = await self.pooled.client.request(
                     request.method,
                     request.path,
-                    data=_form_dict(request.form) if request.form else None,
+                    content=request.body or None,
+                    headers={"Content-Type": request.content_type} if request.content_type else None,
                 )
         except self._httpx.HTTPError as exc:
             never_sent = isinstance(
@@ -200,14 +202,6 @@ class AsyncTransport:
                     await asyncio.sleep(pause)
                 return result
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _form_dict(form: Any) -> dict[str, list[str]]:
-    """httpx takes repeated form keys as lists."""
-    grouped: dict[str, list[str]] = {}
-    for key, value in form:
-        grouped.setdefault(key, []).append(value)
-    return grouped
 
 
 class _AsyncClientPool:

@@ -136,12 +136,13 @@ def install_aiohttp_transport() -> None:
             await self.session.close()
 
     async def send(self: Any, request: Any) -> Any:
-        form = transports._form_dict(request.form) if request.form else None
+        headers = {"Content-Type": request.content_type} if request.content_type else None
         try:
             async with (
                 self.pooled.gate,
                 self.pooled.client.session.request(
-                    request.method, request.path, data=form, allow_redirects=False
+                    request.method, request.path, data=request.body or None, headers=headers,
+                    allow_redirects=False
                 ) as response,
             ):
                 body = await response.read()

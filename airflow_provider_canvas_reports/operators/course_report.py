@@ -13,7 +13,7 @@ from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports.api import ACTIVE_STATES, ReportStatus
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.links import CanvasCourseLink
-from airflow_provider_canvas_reports.sensors.course_report import defer_until_finished, validated_ids
+from airflow_provider_canvas_reports.tasks import defer_until_finished, validated_ids
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -22,28 +22,12 @@ if TYPE_CHECKING:
 REPORT_ID_STATE_KEY = "canvas_report_id"
 
 
-def _normalized_parameters(parameters: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    """Parameters as Canvas echoes them back (values as sorted strings), for comparison."""
-    normalized: dict[str, list[str]] = {}
-    for key, value in api.encode_report_parameters(parameters):
-        name = key[len("parameters[") :].split("]", 1)[0]
-        normalized.setdefault(name, []).append(value)
-    return {name: sorted(values) for name, values in normalized.items()}
-
-
-def _echoed_parameters(report: Mapping[str, Any]) -> dict[str, list[str]]:
-    echoed: dict[str, list[str]] = {}
-    for name, value in (report.get("parameters") or {}).items():
-        values = value if isinstance(value, list) else [value]
-        echoed[name] = sorted(str(v) for v in values)
-    return echoed
-
-
 def same_parameters(report: Mapping[str, Any], parameters: Mapping[str, Any] | None) -> bool:
-    """Whether ``report`` was started with ``parameters`` (keys Canvas dropped are ignored)."""
-    echoed = _echoed_parameters(report)
-    wanted = {k: v for k, v in _normalized_parameters(parameters).items() if k in echoed}
-    return wanted == echoed
+    """
+    Whether ``report`` was started with exactly these ``section_ids`` and ``enrollment_ids`` (the
+    only parameters Canvas keeps; a missing key is an empty list, ids compare as strings).
+    """
+    return api.selection(report.get("parameters")) == api.selection(parameters)
 
 
 class StartCourseReportOperator(BaseOperator):
@@ -110,7 +94,7 @@ class StartCourseReportOperator(BaseOperator):
     def execute(self, context: Context) -> Any:
         course_id, report_type = validated_ids(self.course_id, self.report_type)
         try:
-            api.encode_report_parameters(self.parameters)
+            api.report_parameters(report_type, self.parameters)
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
         CanvasCourseLink.persist(

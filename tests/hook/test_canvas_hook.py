@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -34,7 +35,8 @@ def test_start_course_report_posts_parameters_as_canvas_expects(emulator):
     assert report["parameters"] == {"section_ids": ["11", "12"]}
     (post,) = api_requests(emulator, "POST")
     assert post.path == "/api/v1/courses/101/reports/course_pace_docx"
-    assert post.body == b"parameters%5Bsection_ids%5D%5B%5D=11&parameters%5Bsection_ids%5D%5B%5D=12"
+    assert json.loads(post.body) == {"parameters": {"section_ids": [11, 12]}}
+    assert post.headers["content-type"] == "application/json"
     assert post.headers["authorization"] == f"Bearer {TOKEN}"
 
 
@@ -86,7 +88,8 @@ async def test_async_methods_match_the_sync_ones(emulator):
     assert fetched["id"] == last["id"] == started["id"]
     assert await hook.aget_last_course_report(106, "course_pace_docx") is None
     (post,) = api_requests(emulator, "POST")
-    assert post.body == b"parameters%5Bsection_ids%5D%5B%5D=11&parameters%5Bsection_ids%5D%5B%5D=12"
+    assert json.loads(post.body) == {"parameters": {"section_ids": [11, 12]}}
+    assert post.headers["content-type"] == "application/json"
 
 
 def test_sync_calls_reuse_one_connection(emulator):
