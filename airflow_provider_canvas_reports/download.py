@@ -1,14 +1,20 @@
 """
 Streaming a report's file from Canvas to a file object: flat memory, verified, retried.
 
-``file_url`` answers with a 302 to object storage (or with the bytes). The redirect is followed
-by hand so that ``Authorization`` never goes to the storage host, whose signed URLs reject it.
-Neither the verifier nor the storage signature ever appears in a log line or an error.
+``file_url`` answers with a 302 to object storage (or with the bytes). Redirects are followed by
+hand so that ``Authorization`` goes only to the Canvas origin the connection names (same scheme,
+host and port), on the first hop as on every later one: a ``file_url`` on a separate files
+domain, object storage, or plain ``http://`` on the Canvas host never sees the token. Neither the
+verifier nor the storage signature ever appears in a log line or an error.
+
+The body is read straight from the socket into one reused buffer, and written and hashed from
+that buffer: no per-chunk allocation or copy (see ``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -17,19 +23,27 @@ from urllib.parse import urljoin, urlsplit
 import tenacity
 
 from airflow_provider_canvas_reports.api import CanvasRequest, RawResponse, error_for
-from airflow_provider_canvas_reports.exceptions import CanvasDownloadError, CanvasError, CanvasTransportError
-from airflow_provider_canvas_reports.transports import USER_AGENT, retry_options
+from airflow_provider_canvas_reports.exceptions import CanvasDownloadError, CanvasError
+from airflow_provider_canvas_reports.transports import (
+    USER_AGENT,
+    describe_failure,
+    retry_options,
+    transport_error,
+    url_without_query,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import requests
 
     from airflow_provider_canvas_reports._typing import Log
     from airflow_provider_canvas_reports.settings import CanvasSettings
 
+#: Bytes read from the socket, written and hashed per step.
 CHUNK_SIZE = 1 << 20
 MAX_REDIRECTS = 5
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,14 +55,23 @@ class DownloadResult:
     content_type: str | None
 
 
-def _without_query(url: str) -> str:
-    """``https://host/path``: the query (verifier, storage signature) is a credential."""
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` with the scheme's default port filled in: what must match to get the token."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    scheme = parts.scheme.lower()
+    default = {"https": 443, "http": 80}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), parts.port or default
 
 
-def _label(url: str) -> str:
-    return f"GET {_without_query(url)}"
+def human_size(size: float) -> str:
+    """``512 bytes``, ``19.5 KiB``, ``3.2 MiB``, ``1.0 GiB``."""
+    if size < 1024:
+        return f"{int(size)} bytes"
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024 or unit == "GiB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 class ProgressLog:
@@ -65,17 +88,17 @@ class ProgressLog:
         if not final and now - self.last < self.interval:
             return
         self.last = now
-        rate = done / max(now - self.started, 1e-6) / 2**20
+        rate = human_size(done / max(now - self.started, 1e-6))
         if self.total:
             self.log.info(
-                "Downloaded %.1f of %.1f MiB (%.1f%%), %.1f MiB/s",
-                done / 2**20,
-                self.total / 2**20,
+                "Downloaded %s of %s (%.1f%%), %s/s",
+                human_size(done),
+                human_size(self.total),
                 100.0 * done / self.total,
                 rate,
             )
         else:
-            self.log.info("Downloaded %.1f MiB, %.1f MiB/s", done / 2**20, rate)
+            self.log.info("Downloaded %s, %s/s", human_size(done), rate)
 
 
 class _Sink:
@@ -97,18 +120,43 @@ class _Sink:
         self.sha = hashlib.sha256()
         self.size = 0
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         self.fileobj.write(chunk)
         self.sha.update(chunk)
         self.size += len(chunk)
+
+
+def _direct_reader(response: requests.Response) -> Any:
+    """
+    The ``http.client`` response under ``requests``/``urllib3`` when the body can be read as is
+    (no content coding), so that ``readinto`` fills our buffer straight from the socket; else None.
+    """
+    import http.client
+
+    coding = response.headers.get("content-encoding", "identity").strip().lower()
+    fp = getattr(response.raw, "_fp", None)
+    if coding in ("", "identity") and isinstance(fp, http.client.HTTPResponse):
+        return fp
+    return None
+
+
+def _chunks(response: requests.Response, buffer: bytearray) -> Iterator[memoryview | bytes]:
+    """The body in chunks: views of ``buffer`` read straight from the socket, or library chunks."""
+    reader = _direct_reader(response)
+    if reader is None:
+        yield from response.iter_content(len(buffer))
+        return
+    view = memoryview(buffer)
+    while count := reader.readinto(view):
+        yield view[:count]
 
 
 class ReportFileDownloader:
     """
     Downloads one report file with the hook's settings.
 
-    :param canvas_session: the hook's authorised session (used for the Canvas host only).
-    :param settings: timeouts and retry policy.
+    :param canvas_session: the hook's authorised session (used for the Canvas origin only).
+    :param settings: the Canvas URL, timeouts and retry policy.
     """
 
     def __init__(
@@ -125,7 +173,17 @@ class ReportFileDownloader:
         self.storage_session = requests.Session()  # no Authorization, ever
         self.storage_session.headers["User-Agent"] = USER_AGENT
         self.storage_session.verify = settings.verify_ssl
+        self.canvas_origin = origin(settings.base_url)
         self._requests = requests
+        self._read_errors: tuple[type[BaseException], ...] = (
+            OSError,
+            requests.RequestException,
+            *_http_errors(),
+        )
+
+    def session_for(self, url: str) -> requests.Session:
+        """The authorised session for the Canvas origin; the token-free one for any other."""
+        return self.canvas_session if origin(url) == self.canvas_origin else self.storage_session
 
     def download(
         self,
@@ -136,45 +194,76 @@ class ReportFileDownloader:
     ) -> DownloadResult:
         """Stream ``file_url`` into ``fileobj`` (seekable), retrying cut transfers; verify the size."""
         sink = _Sink(fileobj)
+        buffer = bytearray(CHUNK_SIZE)
         content_type = None
         for attempt in tenacity.Retrying(**retry_options(self.settings, self.log)):
             with attempt:
-                content_type = self._transfer(file_url, sink, expected_size, on_progress)
+                content_type = self._transfer(file_url, sink, buffer, expected_size, on_progress)
         return DownloadResult(sink.size, sink.sha.hexdigest(), content_type)
 
     def _transfer(
-        self, file_url: str, sink: _Sink, expected: int | None, on_progress: Callable[[int], None] | None
+        self,
+        file_url: str,
+        sink: _Sink,
+        buffer: bytearray,
+        expected: int | None,
+        on_progress: Callable[[int], None] | None,
     ) -> str | None:
         resume_from = sink.size if sink.size and (expected is None or sink.size < expected) else 0
-        response = self._open(file_url, resume_from)
+        response, url = self._open(file_url, resume_from)
+        if response.status_code == 206 and _range_start(response.headers.get("content-range")) != resume_from:
+            self.log.warning(
+                "Asked for the file from byte %d, the storage answered Content-Range %r; "
+                "restarting the download from the beginning",
+                resume_from,
+                response.headers.get("content-range"),
+            )
+            response.close()
+            resume_from = 0
+            sink.restart()
+            response, url = self._open(file_url, 0)
+            if response.status_code == 206 and _range_start(response.headers.get("content-range")) != 0:
+                response.close()
+                raise CanvasDownloadError(
+                    f"{url_without_query(url)} answered a part of the file to a request for all of it"
+                )
+        if resume_from and response.status_code == 206:
+            self.log.info("Resuming the download at byte %d", resume_from)
+        elif sink.size:
+            self.log.info("Restarting the download from the beginning")
+            sink.restart()
         with response:
-            if resume_from and response.status_code == 206:
-                self.log.info("Resuming the download at byte %d", resume_from)
-            elif sink.size:
-                self.log.info("Restarting the download from the beginning")
-                sink.restart()
+            body_length = _body_length(response)
+            received = 0
             try:
-                for chunk in response.iter_content(CHUNK_SIZE):
+                for chunk in _chunks(response, buffer):
                     sink.write(chunk)
+                    received += len(chunk)
                     if on_progress:
                         on_progress(sink.size)
-            except self._requests.RequestException as exc:
+            except self._read_errors as exc:
+                cause, _ = describe_failure(exc, url, self.settings)
                 raise CanvasDownloadError(
-                    f"Download of the report file broke off after {sink.size} bytes: {type(exc).__name__}"
+                    f"Download of the report file broke off after {sink.size} bytes: {cause}"
                 ) from None
+        if body_length is not None and received != body_length:
+            raise CanvasDownloadError(
+                f"Download of the report file broke off after {sink.size} bytes: the answer from "
+                f"{url_without_query(url)} ended {body_length - received} bytes short"
+            )
         if expected is not None and sink.size != expected:
             raise CanvasDownloadError(
                 f"Download of the report file got {sink.size} bytes where Canvas promised {expected}"
             )
         return response.headers.get("content-type")
 
-    def _open(self, file_url: str, resume_from: int) -> requests.Response:
-        """GET ``file_url``; follow redirects without ``Authorization``; return the streaming answer."""
-        url, session = file_url, self.canvas_session
+    def _open(self, file_url: str, resume_from: int) -> tuple[requests.Response, str]:
+        """GET ``file_url`` following redirects, the token only to the Canvas origin; the answer and its URL."""
+        url = file_url
         headers = {"Range": f"bytes={resume_from}-"} if resume_from else {}
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                response = session.get(
+                response = self.session_for(url).get(
                     url,
                     headers=headers,
                     stream=True,
@@ -182,22 +271,44 @@ class ReportFileDownloader:
                     timeout=(self.settings.connect_timeout, self.settings.timeout),
                 )
             except self._requests.RequestException as exc:
-                raise CanvasTransportError(f"{_label(url)} failed: {type(exc).__name__}") from None
+                raise transport_error("GET", url, exc, self.settings, prefix="Report file") from None
             if response.is_redirect and "location" in response.headers:
                 url = urljoin(url, response.headers["location"])
                 response.close()
-                if urlsplit(url).netloc != urlsplit(self.settings.base_url).netloc:
-                    session = self.storage_session
                 continue
             if response.status_code in (200, 206):
-                return response
+                return response, url
             body = response.raw.read(4096, decode_content=True)
             response.close()
             raise self._error(url, response, body)
-        raise CanvasDownloadError(f"{_label(file_url)}: more than {MAX_REDIRECTS} redirects")
+        raise CanvasDownloadError(f"GET {url_without_query(file_url)}: more than {MAX_REDIRECTS} redirects")
 
     @staticmethod
     def _error(url: str, response: Any, body: bytes) -> CanvasError:
-        request = CanvasRequest("GET", _without_query(url))
+        request = CanvasRequest("GET", url_without_query(url))
         raw = RawResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body)
         return error_for(request, raw)
+
+
+def _range_start(content_range: str | None) -> int | None:
+    """The first byte of ``Content-Range: bytes START-END/TOTAL``, or None if it is not one."""
+    match = _CONTENT_RANGE.match(content_range or "")
+    return int(match.group(1)) if match else None
+
+
+def _body_length(response: requests.Response) -> int | None:
+    """The body's length as ``Content-Length`` declares it (None when chunked, coded or absent)."""
+    if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+        return None
+    try:
+        return int(response.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _http_errors() -> tuple[type[Exception], ...]:
+    import http.client
+
+    import urllib3.exceptions
+
+    return (http.client.HTTPException, urllib3.exceptions.HTTPError)

@@ -1,19 +1,25 @@
 """
-The two thin transports: ``requests`` for tasks, ``httpx`` for triggers.
+The two thin transports: ``requests`` for tasks, ``aiohttp`` for triggers.
 
 They move bytes and nothing else; what to send and how to read the answer is in
 :mod:`airflow_provider_canvas_reports.api`, and when to retry is :func:`retry_options`, shared by
 both. Heavy HTTP libraries are imported here only, and this module only when a hook first calls.
+
+Both take the cheap path first: one attempt, no retry machinery. Only a retryable failure builds
+the ``tenacity`` loop, which counts that failure as its first attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
+import ssl
 import time
 import weakref
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import tenacity
 
@@ -29,7 +35,7 @@ from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasTransp
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    import httpx
+    import aiohttp
     import requests
 
     from airflow_provider_canvas_reports._typing import Log
@@ -48,7 +54,7 @@ def retry_options(settings: CanvasSettings, log: Log, idempotent: bool = True) -
     """
 
     def is_retryable(exc: BaseException) -> bool:
-        return isinstance(exc, CanvasError) and exc.retryable and (idempotent or not exc.maybe_processed)
+        return _retryable(exc, idempotent)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -74,6 +80,10 @@ def retry_options(settings: CanvasSettings, log: Log, idempotent: bool = True) -
     }
 
 
+def _retryable(exc: BaseException, idempotent: bool) -> bool:
+    return isinstance(exc, CanvasError) and exc.retryable and (idempotent or not exc.maybe_processed)
+
+
 def _headers(settings: CanvasSettings) -> dict[str, str]:
     return {
         "Authorization": f"Bearer {settings.token}",
@@ -82,20 +92,118 @@ def _headers(settings: CanvasSettings) -> dict[str, str]:
     }
 
 
-def _transport_error(request: CanvasRequest, exc: Exception, never_sent: bool) -> CanvasTransportError:
-    kind = "timed out" if "Timeout" in type(exc).__name__ else f"failed: {type(exc).__name__}"
-    return CanvasTransportError(f"Canvas {request.label} {kind}", maybe_processed=not never_sent)
+# --- what went wrong on the wire -------------------------------------------------------------------
 
 
-def _requests_never_sent(exc: Exception) -> bool:
-    """Whether ``requests`` failed before the request left (no connection could be made)."""
-    import requests
-    from urllib3.exceptions import NewConnectionError
+def url_without_query(url: str) -> str:
+    """``scheme://host:port/path``: the query (a ``file_url`` verifier, a storage signature) is a secret."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
 
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError)
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes: ``__cause__``/``__context__``, urllib3's ``reason``, what requests wraps."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 12:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        nested = [
+            getattr(current, "reason", None),
+            getattr(current, "os_error", None),
+            getattr(current, "certificate_error", None),
+            current.args[0] if current.args else None,
+            current.__cause__,
+            current.__context__,
+        ]
+        todo.extend(e for e in nested if isinstance(e, BaseException))
+    return seen
+
+
+#: TLS errors a server that speaks plain HTTP provokes.
+_PLAIN_HTTP_HINTS = ("wrong version number", "record layer failure", "http request", "packet length too long")
+
+
+def describe_failure(exc: BaseException, url: str, settings: CanvasSettings) -> tuple[str, bool]:
+    """
+    Why a request got no answer, in words a user can act on, and whether it surely never left.
+
+    Reads through ``requests``/``urllib3`` and ``aiohttp`` wrappers to the cause: DNS, refused,
+    TLS, connect timeout, read timeout, reset. ``url`` names the host; the message never carries
+    a query string.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    where = f"{host}:{port}"
+    chain = _chain(exc)
+    names = {cls.__name__ for e in chain for cls in type(e).__mro__}
+    texts = " | ".join(str(e) for e in chain).lower()
+
+    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names:
+        return f"could not resolve host {host} (DNS)", True
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(
+        isinstance(e, OSError) and e.errno == errno.ECONNREFUSED for e in chain
+    ):
+        return f"connection refused by {where} (refused: is the host and port right?)", True
+    if (
+        any(isinstance(e, ssl.SSLCertVerificationError) for e in chain)
+        or "certificate verify failed" in texts
+    ):
+        reason = next(
+            (str(getattr(e, "verify_message", "") or e) for e in chain if isinstance(e, ssl.SSLError)), ""
+        )
+        return f"the TLS certificate of {where} is not trusted: {reason or 'verification failed'} (TLS)", True
+    if any(isinstance(e, ssl.SSLError) for e in chain) or {"SSLError", "ClientSSLError"} & names:
+        reason = next(
+            (getattr(e, "reason", None) or str(e) for e in chain if isinstance(e, ssl.SSLError)), ""
+        )
+        hint = "; is it a plain http:// server?" if any(h in texts for h in _PLAIN_HTTP_HINTS) else ""
+        return f"TLS handshake with {where} failed: {str(reason).lower() or 'error'} (TLS{hint})", True
+    if "handshake" in texts and "timed out" in texts:
+        return (
+            f"TLS handshake with {where} timed out (TLS; is it a plain http:// server? then use http://)",
+            True,
+        )
+    if {"ConnectTimeout", "ConnectTimeoutError", "ConnectionTimeoutError"} & names:
+        stage = " or TLS handshake" if parts.scheme == "https" else ""
+        hint = " (connect timeout; a plain http:// server never answers a TLS handshake)" if stage else ""
+        return (
+            f"no connection{stage} to {where} within {settings.connect_timeout:g} s"
+            f"{hint or ' (connect timeout)'}",
+            True,
+        )
+    if {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError", "ServerTimeoutError"} & names or any(
+        isinstance(e, TimeoutError) for e in chain
+    ):
+        return f"no answer from {where} within {settings.timeout:g} s (read timeout)", False
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset by peer" in texts:
+        return f"connection reset by {where}", False
+    if {"RemoteDisconnected", "ServerDisconnectedError"} & names:
+        return f"{where} closed the connection without answering", False
+    if {"ChunkedEncodingError", "ProtocolError", "ClientPayloadError", "IncompleteRead"} & names:
+        return f"the answer from {where} was cut short ({type(exc).__name__})", False
+    detail = str(chain[-1]).strip()
+    return f"{type(chain[-1]).__name__}{': ' + detail[:200] if detail else ''}", False
+
+
+def transport_error(
+    method: str, url: str, exc: BaseException, settings: CanvasSettings, prefix: str = "Canvas"
+) -> CanvasTransportError:
+    """``Canvas GET https://host/api/v1/... failed: could not resolve host host (DNS)``."""
+    cause, never_sent = describe_failure(exc, url, settings)
+    return CanvasTransportError(
+        f"{prefix} {method} {url_without_query(url)} failed: {cause}", maybe_processed=not never_sent
+    )
+
+
+# --- sync ----------------------------------------------------------------------------------------
 
 
 class SyncTransport:
@@ -114,99 +222,169 @@ class SyncTransport:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._requests = requests
-        self._retry = {idempotent: retry_options(settings, log, idempotent) for idempotent in (True, False)}
+        self._timeout = (settings.connect_timeout, settings.timeout)
 
     def send(self, request: CanvasRequest) -> RawResponse:
+        url = self.settings.base_url + request.path
         try:
             response = self.session.request(
                 request.method,
-                self.settings.base_url + request.path,
+                url,
                 data=request.body or None,
                 headers={"Content-Type": request.content_type} if request.content_type else None,
-                timeout=(self.settings.connect_timeout, self.settings.timeout),
+                timeout=self._timeout,
                 allow_redirects=False,
             )
         except self._requests.RequestException as exc:
-            raise _transport_error(request, exc, _requests_never_sent(exc)) from None
+            raise transport_error(request.method, url, exc, self.settings) from None
         return RawResponse(
             response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
         )
 
+    def _once(self, request: CanvasRequest) -> Any:
+        raw = self.send(request)
+        result = read_response(request, raw)
+        if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
+            self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
+            time.sleep(pause)
+        return result
+
     def call(self, request: CanvasRequest) -> Any:
         """Send ``request`` with retries and return what it reads from the answer."""
-        for attempt in tenacity.Retrying(**self._retry[request.idempotent]):
+        try:
+            return self._once(request)
+        except CanvasError as exc:
+            if not _retryable(exc, request.idempotent):
+                raise
+            first: list[BaseException] = [exc]
+        for attempt in tenacity.Retrying(**retry_options(self.settings, self.log, request.idempotent)):
             with attempt:
-                raw = self.send(request)
-                result = read_response(request, raw)
-                if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
-                    self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
-                    time.sleep(pause)
-                return result
+                if first:  # the failure already seen is attempt 1
+                    raise first.pop()
+                return self._once(request)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         self.session.close()
 
 
-@dataclass
+# --- async ---------------------------------------------------------------------------------------
+
+
 class PooledClient:
     """
-    A shared ``httpx.AsyncClient``, its gate, and how many callers lease it.
+    A shared ``aiohttp.ClientSession``, its gate, and how many callers lease it.
 
-    The gate admits at most ``max_connections`` requests into httpx at once: httpcore's pool does
-    work proportional to queued requests times connections on every request start and finish, so
-    thousands of triggers queueing inside it stall the event loop. Waiting on a semaphore is cheap.
+    The gate admits at most ``max_connections`` requests into the session at once, so thousands of
+    triggers wait on a cheap semaphore instead of in the connection pool's queue.
     """
 
-    client: httpx.AsyncClient
-    gate: asyncio.Semaphore
-    leases: int = 0
+    __slots__ = ("gate", "leases", "proxy", "session", "settings", "timeout")
+
+    def __init__(self, settings: CanvasSettings) -> None:
+        import aiohttp
+
+        self.settings = settings
+        self.gate = asyncio.Semaphore(settings.max_connections)
+        self.leases = 0
+        self.proxy = _env_proxy(settings.base_url)
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.connect_timeout, sock_read=settings.timeout
+        )
+        self.session: aiohttp.ClientSession = aiohttp.ClientSession(
+            headers=_headers(settings),
+            connector=aiohttp.TCPConnector(
+                limit=settings.max_connections, ssl=_ssl_option(settings.verify_ssl)
+            ),
+            timeout=self.timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            raise_for_status=False,
+        )
+
+    async def aclose(self) -> None:
+        await self.session.close()
+
+
+def _ssl_option(verify: bool | str) -> bool | ssl.SSLContext:
+    """aiohttp's ``ssl=``: verify with the system store (``True``), not at all, or with a CA bundle."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return bool(verify)
+
+
+def _env_proxy(base_url: str) -> str | None:
+    """
+    The proxy that ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` name for Canvas, looked up once the way
+    ``requests`` looks it up for tasks (a lookup per request would cost every poll a thread hop).
+    """
+    from requests.utils import get_environ_proxies, select_proxy
+
+    return select_proxy(base_url, get_environ_proxies(base_url))
 
 
 class AsyncTransport:
-    """Sends :class:`CanvasRequest` s over a shared, gated ``httpx.AsyncClient``."""
+    """
+    Sends :class:`CanvasRequest` s over the loop's shared, gated ``aiohttp.ClientSession``.
+
+    A light view (the pooled client and a logger): one per caller costs a few dozen bytes.
+    """
+
+    __slots__ = ("log", "pooled", "settings")
 
     def __init__(self, pooled: PooledClient, settings: CanvasSettings, log: Log):
-        import httpx
-
         self.pooled = pooled
         self.settings = settings
         self.log = log
-        self._httpx = httpx
-        self._retry = {idempotent: retry_options(settings, log, idempotent) for idempotent in (True, False)}
 
     async def send(self, request: CanvasRequest) -> RawResponse:
+        import aiohttp
+
+        pooled = self.pooled
+        url = pooled.settings.base_url + request.path
         try:
-            async with self.pooled.gate:
-                response = await self.pooled.client.request(
+            async with (
+                pooled.gate,
+                pooled.session.request(
                     request.method,
-                    request.path,
-                    content=request.body or None,
+                    url,
+                    data=request.body or None,
                     headers={"Content-Type": request.content_type} if request.content_type else None,
-                )
-        except self._httpx.HTTPError as exc:
-            never_sent = isinstance(
-                exc, (self._httpx.ConnectError, self._httpx.ConnectTimeout, self._httpx.PoolTimeout)
-            )
-            raise _transport_error(request, exc, never_sent) from None
-        return RawResponse(response.status_code, response.headers, response.content)
+                    allow_redirects=False,
+                    proxy=pooled.proxy,
+                ) as response,
+            ):
+                return RawResponse(response.status, response.headers, await response.read())
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise transport_error(request.method, url, exc, pooled.settings) from None
+
+    async def _once(self, request: CanvasRequest) -> Any:
+        raw = await self.send(request)
+        result = read_response(request, raw)
+        if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
+            self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
+            await asyncio.sleep(pause)
+        return result
 
     async def call(self, request: CanvasRequest) -> Any:
         """Send ``request`` with retries and return what it reads from the answer."""
-        async for attempt in tenacity.AsyncRetrying(**self._retry[request.idempotent]):
+        try:
+            return await self._once(request)
+        except CanvasError as exc:
+            if not _retryable(exc, request.idempotent):
+                raise
+            first: list[BaseException] = [exc]
+        options = retry_options(self.settings, self.log, request.idempotent)
+        async for attempt in tenacity.AsyncRetrying(**options):
             with attempt:
-                raw = await self.send(request)
-                result = read_response(request, raw)
-                if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
-                    self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
-                    await asyncio.sleep(pause)
-                return result
+                if first:  # the failure already seen is attempt 1
+                    raise first.pop()
+                return await self._once(request)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
 class _AsyncClientPool:
     """
-    One ``httpx.AsyncClient`` per event loop and per Canvas settings, shared by every caller.
+    One ``aiohttp.ClientSession`` per event loop and per Canvas settings, shared by every caller.
 
     Callers lease it; the last lease to end closes it, so many triggers in one triggerer poll over
     a handful of kept-alive connections, and a cancelled trigger still releases what it held.
@@ -225,38 +403,33 @@ class _AsyncClientPool:
             return 0
         return sum(pooled.leases for pooled in self._clients.get(loop, {}).values())
 
-    @asynccontextmanager
-    async def lease(self, settings: CanvasSettings) -> AsyncIterator[PooledClient]:
-        loop = asyncio.get_running_loop()
-        clients = self._clients.setdefault(loop, {})
+    def acquire(self, settings: CanvasSettings) -> PooledClient:
+        """Take a lease on the running loop's client for ``settings``; pair with :meth:`release`."""
+        clients = self._clients.setdefault(asyncio.get_running_loop(), {})
         pooled = clients.get(settings.pool_key)
         if pooled is None:
-            pooled = clients[settings.pool_key] = PooledClient(
-                _new_async_client(settings), asyncio.Semaphore(settings.max_connections)
-            )
+            pooled = clients[settings.pool_key] = PooledClient(settings)
         pooled.leases += 1
+        return pooled
+
+    async def release(self, pooled: PooledClient) -> None:
+        """End a lease; the last one closes the client (shielded, so cancellation cannot skip it)."""
+        pooled.leases -= 1
+        if pooled.leases:
+            return
+        clients = self._clients.get(asyncio.get_running_loop(), {})
+        key = pooled.settings.pool_key
+        if clients.get(key) is pooled:
+            del clients[key]
+        await asyncio.shield(pooled.aclose())
+
+    @asynccontextmanager
+    async def lease(self, settings: CanvasSettings) -> AsyncIterator[PooledClient]:
+        pooled = self.acquire(settings)
         try:
             yield pooled
         finally:
-            pooled.leases -= 1
-            if pooled.leases == 0 and clients.get(settings.pool_key) is pooled:
-                del clients[settings.pool_key]
-                await asyncio.shield(pooled.client.aclose())
-
-
-def _new_async_client(settings: CanvasSettings) -> httpx.AsyncClient:
-    import httpx
-
-    return httpx.AsyncClient(
-        base_url=settings.base_url,
-        headers=_headers(settings),
-        timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout, pool=None),
-        limits=httpx.Limits(
-            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
-        ),
-        verify=settings.verify_ssl,
-        follow_redirects=False,
-    )
+            await self.release(pooled)
 
 
 async_clients = _AsyncClientPool()

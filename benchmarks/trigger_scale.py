@@ -5,8 +5,7 @@ One trigger-scale scenario in a fresh process: N triggers of one kind in one asy
 
 * ``ours``: :class:`CourseReportTrigger` (``poll_interval=interval``, no end time), one per report,
   as shipped: the provider's default settings (``max_connections`` from ``settings.DEFAULTS``)
-  unless ``--max-connections`` overrides it. ``--aiohttp`` swaps the HTTP library under the same
-  :class:`~airflow_provider_canvas_reports.transports.PooledClient` (benchmark-only monkeypatch).
+  unless ``--max-connections`` overrides it.
 * ``http``: what a user without this provider reaches for, ``HttpSensorTrigger`` (apache-airflow-providers-http)
   on the same ``GET .../reports/<type>/<id>`` status endpoint through an ``http`` connection with the
   Bearer header in its extras. It fires on the first non-404 answer (it cannot tell ``running`` from
@@ -59,13 +58,10 @@ def emulator_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def preload(impl: str, use_aiohttp: bool) -> None:
+def preload(impl: str) -> None:
     """Import what the first poll would import, so the baseline RSS holds code, not triggers."""
     if impl == "ours":
-        import httpx  # noqa: F401
-
-        if use_aiohttp:
-            import aiohttp
+        import aiohttp  # noqa: F401
 
         import airflow_provider_canvas_reports.hooks.canvas
         import airflow_provider_canvas_reports.transports  # noqa: F401
@@ -79,80 +75,24 @@ def preload(impl: str, use_aiohttp: bool) -> None:
 
 def pool_state() -> tuple[int | None, int | None, int]:
     """
-    Of our shared pooled clients on this loop: (httpx connections, requests inside httpcore's pool,
-    callers waiting at the ``PooledClient.gate`` semaphore). The first two are ``None`` when the
-    client is not httpx (the aiohttp prototype).
+    Of our shared pooled clients on this loop: (open connections, requests holding one, callers
+    waiting at the ``PooledClient.gate`` semaphore).
     """
     from airflow_provider_canvas_reports.transports import async_clients
 
     connections: int | None = None
-    requests: int | None = None
+    in_use: int | None = None
     waiting = 0
     for per_loop in list(async_clients._clients.values()):
         for pooled in list(per_loop.values()):
             waiters = getattr(pooled.gate, "_waiters", None)
             waiting += len(waiters) if waiters else 0
-            pool = getattr(getattr(pooled.client, "_transport", None), "_pool", None)
-            if pool is not None:
-                connections = (connections or 0) + len(pool._connections)
-                requests = (requests or 0) + len(pool._requests)
-    return connections, requests, waiting
-
-
-def install_aiohttp_transport() -> None:
-    """
-    Prototype of a provider change (benchmark-only monkeypatch, ``--aiohttp``): the async transport
-    on ``aiohttp`` instead of ``httpx``, inside the provider's own structure. ``_AsyncClientPool``
-    is untouched (one :class:`PooledClient` per loop and settings, leases, close on the last one);
-    only ``PooledClient.client`` becomes an ``aiohttp.ClientSession`` (``TCPConnector(limit=
-    max_connections)``) and ``AsyncTransport.send`` speaks to it, still through ``pooled.gate``,
-    with no redirects, the same :class:`RawResponse`, and errors mapped the way the httpx ``send``
-    maps them. Everything above ``send`` (retries, throttle, the trigger) is the shipped code.
-    """
-    import ssl
-
-    import aiohttp
-
-    from airflow_provider_canvas_reports import transports
-    from airflow_provider_canvas_reports.api import RawResponse
-
-    class AiohttpClient:
-        """What ``PooledClient.client`` needs to be: something to send through, and ``aclose``."""
-
-        def __init__(self, settings: Any) -> None:
-            self.session = aiohttp.ClientSession(
-                base_url=settings.base_url,
-                headers=transports._headers(settings),
-                timeout=aiohttp.ClientTimeout(sock_connect=settings.connect_timeout, sock_read=settings.timeout),
-                connector=aiohttp.TCPConnector(
-                    limit=settings.max_connections,
-                    ssl=settings.verify_ssl
-                    if isinstance(settings.verify_ssl, bool)
-                    else ssl.create_default_context(cafile=settings.verify_ssl),
-                ),
-            )
-
-        async def aclose(self) -> None:
-            await self.session.close()
-
-    async def send(self: Any, request: Any) -> Any:
-        headers = {"Content-Type": request.content_type} if request.content_type else None
-        try:
-            async with (
-                self.pooled.gate,
-                self.pooled.client.session.request(
-                    request.method, request.path, data=request.body or None, headers=headers,
-                    allow_redirects=False
-                ) as response,
-            ):
-                body = await response.read()
-                return RawResponse(response.status, response.headers, body)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            never_sent = isinstance(exc, aiohttp.ClientConnectorError)
-            raise transports._transport_error(request, exc, never_sent) from None
-
-    transports._new_async_client = AiohttpClient  # type: ignore[assignment]
-    transports.AsyncTransport.send = send  # type: ignore[method-assign]
+            connector = pooled.session.connector
+            acquired = len(getattr(connector, "_acquired", ()))
+            idle = sum(len(v) for v in getattr(connector, "_conns", {}).values())
+            connections = (connections or 0) + acquired + idle
+            in_use = (in_use or 0) + acquired
+    return connections, in_use, waiting
 
 
 def make_ours(reports: list[tuple[int, int]], interval: float, max_connections: int | None) -> list[Any]:
@@ -273,7 +213,6 @@ def measure(
         "interval_s": args.interval,
         "max_connections": effective_max_connections(args),
         "max_connections_overridden": bool(args.max_connections and args.impl == "ours"),
-        "aiohttp_transport": bool(args.aiohttp and args.impl == "ours"),
         "warmup_s": args.warmup,
         "window_s": round(wall, 3),
         "polls": polls,
@@ -351,7 +290,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", required=True, help="JSON file: [[course_id, report_id], ...]")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--emulator-pid", type=int, default=0)
-    parser.add_argument("--aiohttp", action="store_true", help="ours: prototype aiohttp transport")
     parser.add_argument("--teardown-timeout", type=float, default=10.0)
     parser.add_argument("--profile", help="write cProfile stats of the whole run to this file")
     parser.add_argument("--out", required=True)
@@ -361,16 +299,14 @@ def main(argv: list[str] | None = None) -> int:
         reports = [tuple(pair) for pair in json.load(f)][: args.n]
     if len(reports) < args.n:
         raise SystemExit(f"only {len(reports)} reports for --n {args.n}")
-    preload(args.impl, args.aiohttp)
-    if args.aiohttp and args.impl == "ours":
-        install_aiohttp_transport()
+    preload(args.impl)
     gc.collect()
     baseline = rss_bytes()
     reset_peak_rss()
     if args.profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.thread_time)  # CPU of the event loop's thread, not wall time
         profiler.runcall(asyncio.run, scenario(args, reports, baseline))  # type: ignore[arg-type]
         profiler.dump_stats(args.profile)
     else:

@@ -6,20 +6,25 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_canvas_reports import api, reports
-from airflow_provider_canvas_reports.api import ReportStatus, report_summary
+from airflow_provider_canvas_reports.api import FAILED_STATES, ReportStatus, report_summary
+
+if TYPE_CHECKING:
+    from airflow_provider_canvas_reports.transports import AsyncTransport
+
+_COMPLETE = ReportStatus.COMPLETE.value
 
 
 class CourseReportTrigger(BaseTrigger):
     """
     Poll a Canvas course report until it is complete, failed, or time runs out.
 
-    Polls through :class:`~.hooks.canvas.CanvasHook`'s async path: the connection is looked up
-    without blocking, and all triggers of one triggerer share a pooled HTTP client. Transient API
+    The connection is looked up once through :class:`~.hooks.canvas.CanvasHook` without blocking;
+    then every trigger of one triggerer polls through one shared, pooled HTTP client per Canvas. Transient API
     errors are retried inside each poll; only a failure beyond the retry budget ends the wait.
     Yields exactly one event, then returns:
 
@@ -85,29 +90,38 @@ class CourseReportTrigger(BaseTrigger):
 
     async def _wait(self) -> dict[str, Any]:
         from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+        from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
 
-        hook = CanvasHook(self.canvas_conn_id, **self.hook_params)
+        # The hook is needed only to read the connection; while waiting, a trigger holds its ids,
+        # its request and a lease on the loop's shared client (whose settings it borrows).
+        settings = await CanvasHook(self.canvas_conn_id, **self.hook_params).asettings()
         request = api.get_course_report(self.course_id, self.report_type, self.report_id)
+        pooled = async_clients.acquire(settings)
+        try:
+            transport = AsyncTransport(pooled, pooled.settings, self.log)
+            del settings
+            return await self._poll(transport, request)
+        finally:
+            await async_clients.release(pooled)
+
+    async def _poll(self, transport: AsyncTransport, request: api.CanvasRequest) -> dict[str, Any]:
         last_seen = None
-        async with hook.async_transport() as transport:
-            while True:
-                report = await transport.call(request)
-                # One triggerer may run thousands of these: log changes, not every poll.
-                if (seen := (report.get("status"), report.get("progress"))) != last_seen:
-                    reports.log_status(self.log, self.course_id, report)
-                    last_seen = seen
-                status = report.get("status")
-                if ReportStatus.is_success(status):
-                    return {"status": "success", "report": report_summary(report)}
-                if ReportStatus.is_failure(status):
-                    message = str(reports.failure(self.course_id, self.report_type, report))
-                    return {"status": "failed", "report": report_summary(report), "message": message}
-                remaining = None if self.end_time is None else self.end_time - time.time()
-                if remaining is not None and remaining <= 0:
-                    message = reports.timeout_message(
-                        self.course_id, self.report_type, self.timeout or 0, report
-                    )
-                    return {"status": "timeout", "report": report_summary(report), "message": message}
-                # Jitter keeps triggers deferred together from polling in lockstep forever.
-                interval = self.poll_interval * random.uniform(0.9, 1.1)
-                await asyncio.sleep(interval if remaining is None else min(interval, remaining))
+        while True:
+            report = await transport.call(request)
+            # One triggerer may run thousands of these: log changes, not every poll.
+            if (seen := (report.get("status"), report.get("progress"))) != last_seen:
+                reports.log_status(self.log, self.course_id, report)
+                last_seen = seen
+            status = seen[0]
+            if status == _COMPLETE:
+                return {"status": "success", "report": report_summary(report)}
+            if status in FAILED_STATES:
+                message = str(reports.failure(self.course_id, self.report_type, report))
+                return {"status": "failed", "report": report_summary(report), "message": message}
+            remaining = None if self.end_time is None else self.end_time - time.time()
+            if remaining is not None and remaining <= 0:
+                message = reports.timeout_message(self.course_id, self.report_type, self.timeout or 0, report)
+                return {"status": "timeout", "report": report_summary(report), "message": message}
+            # Jitter keeps triggers deferred together from polling in lockstep forever.
+            interval = self.poll_interval * random.uniform(0.9, 1.1)
+            await asyncio.sleep(interval if remaining is None else min(interval, remaining))
