@@ -258,7 +258,7 @@ class ReportFileDownloader:
         return response.headers.get("content-type")
 
     def _open(self, file_url: str, resume_from: int) -> tuple[requests.Response, str]:
-        """GET ``file_url`` following redirects, the token only to the Canvas origin; the answer and its URL."""
+        """GET ``file_url`` following redirects (the token only to the Canvas origin): answer and URL."""
         url = file_url
         headers = {"Range": f"bytes={resume_from}-"} if resume_from else {}
         for _ in range(MAX_REDIRECTS + 1):
