@@ -6,15 +6,12 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports.api import FAILED_STATES, ReportStatus, report_summary
-
-if TYPE_CHECKING:
-    from airflow_provider_canvas_reports.transports import AsyncTransport
 
 _COMPLETE = ReportStatus.COMPLETE.value
 
@@ -92,36 +89,44 @@ class CourseReportTrigger(BaseTrigger):
         from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
         from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
 
-        # The hook is needed only to read the connection; while waiting, a trigger holds its ids,
-        # its request and a lease on the loop's shared client (whose settings it borrows).
+        # While it waits, a trigger holds its ids, its request, a lease on the loop's shared client
+        # and what it last logged: the hook is needed only to read the connection, the decoded
+        # report only until it is checked, and one logger serves every trigger (the triggerer
+        # routes each line to its task's log through context variables).
+        log = type(self).logger()
         settings = await CanvasHook(self.canvas_conn_id, **self.hook_params).asettings()
-        request = api.get_course_report(self.course_id, self.report_type, self.report_id)
         pooled = async_clients.acquire(settings)
         try:
-            transport = AsyncTransport(pooled, pooled.settings, self.log)
+            transport = AsyncTransport(pooled, pooled.settings, log)
             del settings
-            return await self._poll(transport, request)
+            request = api.get_course_report(self.course_id, self.report_type, self.report_id)
+            last_seen: tuple[Any, Any] | None = None
+            while True:
+                event, last_seen = self._check(await transport.call(request), last_seen, log)
+                if event is not None:
+                    return event
+                remaining = None if self.end_time is None else self.end_time - time.time()
+                # Jitter keeps triggers deferred together from polling in lockstep forever.
+                interval = self.poll_interval * random.uniform(0.9, 1.1)
+                await asyncio.sleep(interval if remaining is None else max(0.0, min(interval, remaining)))
         finally:
             await async_clients.release(pooled)
 
-    async def _poll(self, transport: AsyncTransport, request: api.CanvasRequest) -> dict[str, Any]:
-        last_seen = None
-        while True:
-            report = await transport.call(request)
-            # One triggerer may run thousands of these: log changes, not every poll.
-            if (seen := (report.get("status"), report.get("progress"))) != last_seen:
-                reports.log_status(self.log, self.course_id, report)
-                last_seen = seen
-            status = seen[0]
-            if status == _COMPLETE:
-                return {"status": "success", "report": report_summary(report)}
-            if status in FAILED_STATES:
-                message = str(reports.failure(self.course_id, self.report_type, report))
-                return {"status": "failed", "report": report_summary(report), "message": message}
-            remaining = None if self.end_time is None else self.end_time - time.time()
-            if remaining is not None and remaining <= 0:
-                message = reports.timeout_message(self.course_id, self.report_type, self.timeout or 0, report)
-                return {"status": "timeout", "report": report_summary(report), "message": message}
-            # Jitter keeps triggers deferred together from polling in lockstep forever.
-            interval = self.poll_interval * random.uniform(0.9, 1.1)
-            await asyncio.sleep(interval if remaining is None else min(interval, remaining))
+    def _check(
+        self, report: dict[str, Any], last_seen: tuple[Any, Any] | None, log: Any
+    ) -> tuple[dict[str, Any] | None, tuple[Any, Any]]:
+        """The event this answer ends the wait with (or None), and what to compare the next one to."""
+        seen = (report.get("status"), report.get("progress"))
+        # One triggerer may run thousands of these: log changes, not every poll.
+        if seen != last_seen:
+            reports.log_status(log, self.course_id, report)
+        status = seen[0]
+        if status == _COMPLETE:
+            return {"status": "success", "report": report_summary(report)}, seen
+        if status in FAILED_STATES:
+            message = str(reports.failure(self.course_id, self.report_type, report))
+            return {"status": "failed", "report": report_summary(report), "message": message}, seen
+        if self.end_time is not None and self.end_time <= time.time():
+            message = reports.timeout_message(self.course_id, self.report_type, self.timeout or 0, report)
+            return {"status": "timeout", "report": report_summary(report), "message": message}, seen
+        return None, seen
