@@ -279,7 +279,7 @@ class PooledClient:
     triggers wait on a cheap semaphore instead of in the connection pool's queue.
     """
 
-    __slots__ = ("gate", "leases", "proxy", "session", "settings", "timeout")
+    __slots__ = ("gate", "leases", "proxy", "proxy_auth", "session", "settings", "timeout")
 
     def __init__(self, settings: CanvasSettings) -> None:
         import aiohttp
@@ -287,7 +287,7 @@ class PooledClient:
         self.settings = settings
         self.gate = asyncio.Semaphore(settings.max_connections)
         self.leases = 0
-        self.proxy = _env_proxy(settings.base_url)
+        self.proxy, self.proxy_auth = _env_proxy(settings.base_url)
         self.timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=settings.connect_timeout, sock_read=settings.timeout
         )
@@ -312,14 +312,18 @@ def _ssl_option(verify: bool | str) -> bool | ssl.SSLContext:
     return bool(verify)
 
 
-def _env_proxy(base_url: str) -> str | None:
+def _env_proxy(base_url: str) -> tuple[Any, Any]:
     """
-    The proxy that ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` name for Canvas, looked up once the way
-    ``requests`` looks it up for tasks (a lookup per request would cost every poll a thread hop).
+    The proxy (and its credentials) that ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` name for Canvas,
+    looked up once as aiohttp's ``trust_env`` would look it up on every request (a thread hop each).
     """
-    from requests.utils import get_environ_proxies, select_proxy
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
 
-    return select_proxy(base_url, get_environ_proxies(base_url))
+    try:
+        return get_env_proxy_for_url(URL(base_url))
+    except LookupError:
+        return None, None
 
 
 class AsyncTransport:
@@ -351,6 +355,7 @@ class AsyncTransport:
                     headers={"Content-Type": request.content_type} if request.content_type else None,
                     allow_redirects=False,
                     proxy=pooled.proxy,
+                    proxy_auth=pooled.proxy_auth,
                 ) as response,
             ):
                 return RawResponse(response.status, response.headers, await response.read())
