@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, unquote
 
 from airflow_provider_canvas_reports.testing import responses
+from airflow_provider_canvas_reports.testing.downloads import verified_download
 from airflow_provider_canvas_reports.testing.http import Response
-from airflow_provider_canvas_reports.testing.reports import REPORT_TYPES, parse_parameters
-from airflow_provider_canvas_reports.testing.storage import file_response
+from airflow_provider_canvas_reports.testing.reports import REPORT_TYPES, permit_parameters
 from airflow_provider_canvas_reports.testing.throttle import format_float
 
 if TYPE_CHECKING:
@@ -56,7 +56,8 @@ def _route(emu: CanvasEmulator, request: Request, token: str | None, now: float)
         parts.pop()
     method = "GET" if request.method == "HEAD" else request.method
     if parts[:1] == ["files"] and len(parts) == 3 and parts[2] == "download" and method == "GET":
-        return _download(emu, request, parts[1], token, now)
+        owner = emu._users.get(token) if token and token not in emu._revoked else None
+        return verified_download(emu, request, parts[1], owner, now)
     if parts[:2] != ["api", "v1"]:
         return responses.not_found()
     user: User | None = None
@@ -95,8 +96,10 @@ def _start(
         raw = request_parameters(request)
     except ValueError:
         return responses.json_response(400, {"errors": [{"message": "Invalid JSON in request body"}]})
-    report = emu._create_report(course_id, report_type, parse_parameters(raw), user)
-    return responses.json_response(200, report.to_json(now, emu.base_url, initial=True))
+    if not isinstance(raw, dict):  # nil.permit / "x".permit: an internal error in Canvas's controller
+        return responses.server_error(emu._next_error_report_id())
+    report = emu._create_report(course_id, report_type, permit_parameters(raw), user)
+    return responses.json_response(200, report.to_json(now, emu.file_origin(report), initial=True))
 
 
 def _last(emu: CanvasEmulator, course_id: int, report_type: str, user: User, now: float) -> Response:
@@ -104,9 +107,11 @@ def _last(emu: CanvasEmulator, course_id: int, report_type: str, user: User, now
         return responses.unauthorized()
     report = emu._last_reports.get((course_id, user.id, report_type))
     if report is None:
-        return responses.json_response(200, {})
+        if emu.behaviour_for(course_id).last_without_report == "empty":
+            return responses.json_response(200, {})
+        return responses.server_error(emu._next_error_report_id())  # renders {} then fails on a nil report
     emu._materialize(report, now)
-    return Response(200, [("Content-Type", responses.JSON_TYPE)], report.render(now, emu.base_url))
+    return Response(200, [("Content-Type", responses.JSON_TYPE)], report.render(now, emu.file_origin(report)))
 
 
 def _show(emu: CanvasEmulator, course_id: int, raw_id: str, user: User, now: float) -> Response:
@@ -116,28 +121,15 @@ def _show(emu: CanvasEmulator, course_id: int, raw_id: str, user: User, now: flo
     if report.user_id != user.id:
         return responses.unauthorized()
     emu._materialize(report, now)
-    return Response(200, [("Content-Type", responses.JSON_TYPE)], report.render(now, emu.base_url))
-
-
-def _download(emu: CanvasEmulator, request: Request, raw_id: str, token: str | None, now: float) -> Response:
-    attachment = emu._attachments.get(int(raw_id)) if raw_id.isascii() and raw_id.isdigit() else None
-    if attachment is None:
-        return responses.not_found()
-    verifier = parse_qs(request.query).get("verifier", [None])[0]
-    owner = emu._reports[attachment.report_id].user_id
-    user = emu._users.get(token) if token and token not in emu._revoked else None
-    if verifier != attachment.verifier and (user is None or user.id != owner):
-        return responses.unauthenticated()
-    if emu._reports[attachment.report_id].behaviour.storage == "local":
-        return file_response(attachment, request)
-    return responses.redirect(emu._sign(attachment, now))
+    return Response(200, [("Content-Type", responses.JSON_TYPE)], report.render(now, emu.file_origin(report)))
 
 
 def request_parameters(request: Request) -> Any:
-    """The ``parameters`` hash of a start request, from a JSON body or Rails-style form fields.
+    """The ``parameters`` value of a start request, as Rails parses it; None when there is none.
 
-    Form fields ``parameters[key][]=v`` become lists; ``parameters[key]=v`` stays a scalar (which
-    Canvas's strong parameters then drop). The query string counts too, as in Rails.
+    A JSON body's ``parameters`` keeps its JSON types. Form fields (the body, and the query string
+    as in Rails) ``parameters[key][]=v`` become lists of strings and ``parameters[key]=v`` a string
+    (which Canvas's strong parameters then drop); a bare ``parameters=v`` is a string, not a hash.
     """
     content_type = request.headers.get("content-type", "").lower()
     if "json" in content_type and request.body.strip():
@@ -145,14 +137,23 @@ def request_parameters(request: Request) -> Any:
             data = json.loads(request.body)
         except ValueError as exc:
             raise ValueError("invalid JSON") from exc
-        return data.get("parameters") if isinstance(data, dict) else None
+        if isinstance(data, dict) and "parameters" in data:
+            return data["parameters"]
+        return _form_parameters(parse_qsl(request.query, keep_blank_values=True))
     fields = parse_qsl(request.query, keep_blank_values=True)
     if request.body:
         fields += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-    found: dict[str, Any] = {}
+    return _form_parameters(fields)
+
+
+def _form_parameters(fields: list[tuple[str, str]]) -> Any:
+    found: dict[str, Any] | None = None
     for name, value in fields:
+        if name == "parameters":
+            return value
         if not name.startswith("parameters["):
             continue
+        found = {} if found is None else found
         key, _, suffix = name[len("parameters[") :].partition("]")
         if suffix == "[]":
             existing = found.get(key)

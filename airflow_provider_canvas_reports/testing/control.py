@@ -3,6 +3,7 @@
 | call | effect |
 |---|---|
 | ``GET /__emulator__/stats`` | counters: posts per course, requests and connections per server |
+| ``GET /__emulator__/urls`` | ``{"base_url", "storage_url", "files_url"}`` |
 | ``GET /__emulator__/requests`` | recorded requests (bodies as latin-1 strings) |
 | ``POST /__emulator__/faults`` | add a fault (JSON of :class:`Fault`) |
 | ``DELETE /__emulator__/faults`` | clear faults |
@@ -47,6 +48,8 @@ def _dispatch(emu: CanvasEmulator, method: str, route: str, payload: Any) -> Res
     ok = json_response(200, {"ok": True})
     if (method, route) == ("GET", "stats"):
         return json_response(200, emu.stats())
+    if (method, route) == ("GET", "urls"):
+        return json_response(200, emu.urls())
     if (method, route) == ("GET", "requests"):
         return json_response(200, [record.to_dict() for record in emu.requests])
     if (method, route) == ("POST", "faults"):

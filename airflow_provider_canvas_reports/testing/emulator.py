@@ -1,4 +1,4 @@
-"""``CanvasEmulator``: the Canvas API host and an object-storage host on loopback, in a background thread."""
+"""``CanvasEmulator``: the Canvas API host, object storage and a files domain on loopback, in a thread."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import contextlib
 import ipaddress
 import secrets
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from airflow_provider_canvas_reports.testing import api, control, storage
+from airflow_provider_canvas_reports.testing.downloads import handle_files_domain
 from airflow_provider_canvas_reports.testing.faults import serve_with_faults
 from airflow_provider_canvas_reports.testing.http import HttpServer
 from airflow_provider_canvas_reports.testing.state import EmulatorState
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from airflow_provider_canvas_reports.testing.http import Request, Response
-    from airflow_provider_canvas_reports.testing.reports import Attachment
+    from airflow_provider_canvas_reports.testing.reports import Attachment, Report
 
 
 def check_loopback(host: str) -> None:
@@ -34,13 +36,13 @@ def check_loopback(host: str) -> None:
 
 
 class CanvasEmulator(EmulatorState):
-    """A fake Canvas LMS (Course Reports API) plus its object store, over real HTTP on 127.0.0.1.
+    """A fake Canvas LMS (Course Reports API), its object store and files domain, over real HTTP on 127.0.0.1.
 
     >>> with CanvasEmulator(tokens={"t": "teacher"}) as emu:   # doctest: +SKIP
     ...     requests.get(f"{emu.base_url}/api/v1/users/self", headers={"Authorization": "Bearer t"})
 
     ``tokens`` maps tokens to roles (``teacher``, ``ta``, ``designer``, ``admin`` may read reports;
-    anything else, e.g. ``student``, may not). ``port``/``storage_port`` 0 pick free ports.
+    anything else, e.g. ``student``, may not). ``port``/``storage_port``/``files_port`` 0 pick free ports.
     ``record_requests=False`` keeps only counters (for benchmarks).
     """
 
@@ -51,14 +53,16 @@ class CanvasEmulator(EmulatorState):
         host: str = "127.0.0.1",
         port: int = 0,
         storage_port: int = 0,
+        files_port: int = 0,
         record_requests: bool = True,
     ) -> None:
         check_loopback(host)
         super().__init__(tokens, record_requests=record_requests)
         self.host = host
-        self._requested_ports = (port, storage_port)
+        self._requested_ports = (port, storage_port, files_port)
         self.port = 0
         self.storage_port = 0
+        self.files_port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._servers: list[HttpServer] = []
@@ -74,11 +78,21 @@ class CanvasEmulator(EmulatorState):
         """``http://127.0.0.1:PORT2``: the object-storage host."""
         return f"http://{self.host}:{self.storage_port}"
 
-    def _base_url(self) -> str:
-        return self.base_url
+    @property
+    def files_url(self) -> str:
+        """``http://127.0.0.1:PORT3``: the files domain (``file_url`` with ``file_host="files"``)."""
+        return f"http://{self.host}:{self.files_port}"
+
+    def urls(self) -> dict[str, str]:
+        """``{"base_url", "storage_url", "files_url"}``."""
+        return {"base_url": self.base_url, "storage_url": self.storage_url, "files_url": self.files_url}
+
+    def file_origin(self, report: Report) -> str:
+        """The origin the report's ``file_url`` points at."""
+        return self.files_url if report.behaviour.file_host == "files" else self.base_url
 
     def start(self) -> CanvasEmulator:
-        """Bind both ports and serve from a daemon thread; returns self."""
+        """Bind the three ports and serve from a daemon thread; returns self."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
         loop = asyncio.new_event_loop()
@@ -113,12 +127,14 @@ class CanvasEmulator(EmulatorState):
     async def _bind(self) -> None:
         api_server = HttpServer(self._handle_api)
         storage_server = HttpServer(self._handle_storage)
-        self._servers = [api_server, storage_server]
+        files_server = HttpServer(self._handle_files)
+        self._servers = [api_server, storage_server, files_server]
         self.port = await api_server.start(self.host, self._requested_ports[0])
         self.storage_port = await storage_server.start(self.host, self._requested_ports[1])
+        self.files_port = await files_server.start(self.host, self._requested_ports[2])
 
     def stop(self) -> None:
-        """Close both servers and every connection, and end the thread."""
+        """Close the servers and every connection, and end the thread."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
@@ -166,6 +182,13 @@ class CanvasEmulator(EmulatorState):
                 return storage.handle(self, request)
 
         return await serve_with_faults(self, "storage", request, action)
+
+    async def _handle_files(self, request: Request) -> Response:
+        def action() -> Response:
+            with self._lock:
+                return handle_files_domain(self, request, time.time())
+
+        return await serve_with_faults(self, "files", request, action)
 
     def _sign(self, attachment: Attachment, now: float) -> str:
         """A fresh pre-signed storage URL for ``attachment``, valid for 300 s."""

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_canvas_reports.testing import responses
 from airflow_provider_canvas_reports.testing.http import Response
+from airflow_provider_canvas_reports.testing.models import FAULTS_AFTER_ACTION, FAULTS_BEFORE_ACTION
+from airflow_provider_canvas_reports.testing.storage import misaligned_range
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -15,13 +17,10 @@ if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing.http import Request
     from airflow_provider_canvas_reports.testing.models import Fault
 
-#: Faults answered instead of the request (the action is not performed).
-_EARLY = frozenset({"500", "502", "503", "504", "html_200", "throttle", "throttle_429", "reset"})
 
-
-def early_response(fault: Fault, server: str, error_report_id: Callable[[], int]) -> Response:
-    """The answer of a fault that replaces the normal handling."""
-    kind = fault.kind
+def fault_response(fault: Fault, server: str, error_report_id: Callable[[], int]) -> Response:
+    """The answer of a fault that replaces the normal one (before or after the request was processed)."""
+    kind = fault.kind.removesuffix("_after_action")
     if kind == "500":
         if server == "storage":
             return responses.s3_error(
@@ -49,15 +48,19 @@ async def serve_with_faults(
     if fault is not None:
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay)
-        elif fault.kind in _EARLY:
-            response = early_response(fault, server, emulator._next_error_report_id)
+        elif fault.kind in FAULTS_BEFORE_ACTION:
+            response = fault_response(fault, server, emulator._next_error_report_id)
     if response is None:
         response = action()
-        if fault is not None and fault.kind == "delay_response_after_action":
+        if fault is not None and fault.kind in FAULTS_AFTER_ACTION:
+            response = fault_response(fault, server, emulator._next_error_report_id)
+        elif fault is not None and fault.kind == "delay_response_after_action":
             await asyncio.sleep(fault.delay)
-        if fault is not None and fault.kind == "truncate":
+        elif fault is not None and fault.kind == "truncate":
             length = response.content_length
             response.truncate_at = length // 2 if fault.truncate_at is None else fault.truncate_at
+        elif fault is not None and fault.kind == "bad_content_range":
+            response = misaligned_range(response)
     if record is not None:
         record.status = response.status
     return response

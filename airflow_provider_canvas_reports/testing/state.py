@@ -223,7 +223,10 @@ class EmulatorState:
             course_id = None
             if any(f.course_id is not None for f in self._faults):
                 course_id = self._course_hint(server, request)
+            ranged = "range" in request.headers
             for fault in self._faults:
+                if fault.kind == "bad_content_range" and not ranged:
+                    continue
                 if fault.count != 0 and fault.matches(server, request.method, request.path, course_id):
                     if fault.count > 0:
                         fault.count -= 1
@@ -351,9 +354,10 @@ class EmulatorState:
             report = self._reports[report_id]
             now = time.time()
             self._materialize(report, now)
-            return report.to_json(now, base_url or self._base_url(), count_read=False)
+            return report.to_json(now, base_url or self.file_origin(report), count_read=False)
 
-    def _base_url(self) -> str:
+    def file_origin(self, report: Report) -> str:
+        """The origin the report's ``file_url`` points at (the servers know it)."""
         return ""
 
     def _next_attachment_id(self) -> int:
@@ -391,7 +395,7 @@ class EmulatorState:
         return self._completed_attachment(report_id).file.content.size
 
     def _create_report(
-        self, course_id: int, report_type: str, parameters: dict[str, list[str]], user: User
+        self, course_id: int, report_type: str, parameters: dict[str, list[Any]], user: User
     ) -> Report:
         with self._lock:
             behaviour = self.behaviour_for(course_id)

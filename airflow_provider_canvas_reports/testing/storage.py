@@ -77,6 +77,23 @@ def file_response(attachment: Attachment, request: Request) -> Response:
     return Response(206, headers, content, body_start=start, body_end=end)
 
 
+def misaligned_range(response: Response) -> Response:
+    """A 206 that starts at another byte than the one asked for (half-way there, or byte 1 for 0).
+
+    ``Content-Range`` tells the truth about the bytes sent, so a careful client can notice.
+    """
+    if response.status != 206 or isinstance(response.body, bytes) or response.body_end is None:
+        return response
+    asked, end = response.body_start, response.body_end
+    start = asked // 2 if asked > 0 else 1
+    if start >= end:
+        return response
+    size = response.body.size
+    headers = [(k, v) for k, v in response.headers if k != "Content-Range"]
+    headers.append(("Content-Range", f"bytes {start}-{end - 1}/{size}"))
+    return Response(206, headers, response.body, body_start=start, body_end=end)
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """``(start, end_exclusive)`` of one ``bytes=`` range; None: ignore it; ``(-1, -1)``: unsatisfiable."""
     unit, _, spec = header.strip().partition("=")
