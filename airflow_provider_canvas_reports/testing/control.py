@@ -1,4 +1,6 @@
-"""The control API under ``/__emulator__/`` (no auth, not recorded, not throttled, never faulted).
+"""The control API under ``/__emulator__/``: the test API over HTTP.
+
+Control requests need no token and are never recorded, throttled or faulted.
 
 | call | effect |
 |---|---|
@@ -25,60 +27,62 @@ from airflow_provider_canvas_reports.testing.models import Fault, ReportBehaviou
 from airflow_provider_canvas_reports.testing.responses import json_response
 
 if TYPE_CHECKING:
-    from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
     from airflow_provider_canvas_reports.testing.http import Request, Response
+    from airflow_provider_canvas_reports.testing.state import EmulatorState
 
 PREFIX = "/__emulator__/"
 
 
-def handle(emu: CanvasEmulator, request: Request) -> Response:
+def handle(emulator: EmulatorState, request: Request) -> Response:
     """Answer one control request."""
     route = request.path[len(PREFIX) :].strip("/")
     method = request.method
     try:
         payload: Any = json.loads(request.body) if request.body.strip() else {}
-        return _dispatch(emu, method, route, payload)
+        return _dispatch(emulator, method, route, payload)
     except (ValueError, TypeError) as exc:
         return json_response(400, {"error": str(exc)})
     except KeyError as exc:
         return json_response(404, {"error": f"not found: {exc}"})
 
 
-def _dispatch(emu: CanvasEmulator, method: str, route: str, payload: Any) -> Response:
+def _dispatch(emulator: EmulatorState, method: str, route: str, payload: Any) -> Response:
     ok = json_response(200, {"ok": True})
     if (method, route) == ("GET", "stats"):
-        return json_response(200, emu.stats())
+        return json_response(200, emulator.stats())
     if (method, route) == ("GET", "urls"):
-        return json_response(200, emu.urls())
+        return json_response(200, emulator.urls())
     if (method, route) == ("GET", "requests"):
-        return json_response(200, [record.to_dict() for record in emu.requests])
+        return json_response(200, [record.to_dict() for record in emulator.requests])
     if (method, route) == ("POST", "faults"):
-        return json_response(200, emu.add_fault(Fault.from_dict(payload)).to_dict())
+        return json_response(200, emulator.add_fault(Fault.from_dict(payload)).to_dict())
     if (method, route) == ("DELETE", "faults"):
-        emu.clear_faults()
+        emulator.clear_faults()
         return ok
     if (method, route) == ("PUT", "behaviour"):
         values = dict(payload)
         course_id = values.pop("course_id", None)
-        emu.set_behaviour(None if course_id is None else int(course_id), ReportBehaviour.from_dict(values))
+        emulator.set_behaviour(
+            None if course_id is None else int(course_id), ReportBehaviour.from_dict(values)
+        )
         return ok
     if route.startswith("reports/"):
         report_id, _, action = route[len("reports/") :].partition("/")
         if method == "GET" and not action:
-            return json_response(200, emu.report_json(int(report_id)))
+            return json_response(200, emulator.report_json(int(report_id)))
         if method == "POST" and action == "finish":
-            emu.finish_report(int(report_id), str(payload.get("outcome", "complete")))
+            emulator.finish_report(int(report_id), str(payload.get("outcome", "complete")))
             return ok
     if (method, route) == ("POST", "rate_limit"):
-        emu.set_rate_limit_remaining(str(payload["token"]), float(payload["remaining"]))
+        emulator.set_rate_limit_remaining(str(payload["token"]), float(payload["remaining"]))
         return ok
     if (method, route) == ("POST", "revoke"):
-        emu.revoke(str(payload["token"]))
+        emulator.revoke(str(payload["token"]))
         return ok
     if (method, route) == ("POST", "reset_records"):
-        emu.reset_records()
+        emulator.reset_records()
         return ok
     if (method, route) == ("POST", "reset"):
-        emu.reset()
+        emulator.reset()
         return ok
     return json_response(404, {"error": f"no control route {method} {PREFIX}{route}"})

@@ -13,8 +13,8 @@ from airflow_provider_canvas_reports.testing.storage import misaligned_range
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
     from airflow_provider_canvas_reports.testing.http import Request
+    from airflow_provider_canvas_reports.testing.interface import ServerState
     from airflow_provider_canvas_reports.testing.models import Fault
 
 
@@ -39,21 +39,21 @@ def fault_response(fault: Fault, server: str, error_report_id: Callable[[], int]
 
 
 async def serve_with_faults(
-    emulator: CanvasEmulator, server: str, request: Request, action: Callable[[], Response]
+    state: ServerState, server: str, request: Request, action: Callable[[], Response]
 ) -> Response:
     """Record the request, apply at most one matching fault, and run ``action`` unless a fault answers."""
-    record = emulator._record(server, request)
-    fault = emulator._take_fault(server, request)
+    record = state.record(server, request)
+    fault = state.take_fault(server, request)
     response: Response | None = None
     if fault is not None:
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay)
         elif fault.kind in FAULTS_BEFORE_ACTION:
-            response = fault_response(fault, server, emulator._next_error_report_id)
+            response = fault_response(fault, server, state.next_error_report_id)
     if response is None:
         response = action()
         if fault is not None and fault.kind in FAULTS_AFTER_ACTION:
-            response = fault_response(fault, server, emulator._next_error_report_id)
+            response = fault_response(fault, server, state.next_error_report_id)
         elif fault is not None and fault.kind == "delay_response_after_action":
             await asyncio.sleep(fault.delay)
         elif fault is not None and fault.kind == "truncate":

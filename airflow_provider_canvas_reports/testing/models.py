@@ -1,4 +1,4 @@
-"""Plain data types of the Canvas emulator: report behaviour, faults and recorded requests."""
+"""Plain data types of the Canvas emulator: users, report behaviour, faults and recorded requests."""
 
 from __future__ import annotations
 
@@ -30,6 +30,38 @@ FAULT_KINDS = (
         "bad_content_range",
     }
 )
+
+
+#: Roles holding the course right ``read_reports``.
+READ_REPORTS_ROLES = frozenset({"teacher", "ta", "designer", "admin"})
+
+
+@dataclass(frozen=True)
+class User:
+    """A Canvas user behind a token."""
+
+    id: int
+    role: str
+    name: str
+
+    @property
+    def can_read_reports(self) -> bool:
+        """Whether the user holds ``read_reports`` in every course."""
+        return self.role in READ_REPORTS_ROLES
+
+    def to_json(self) -> dict[str, Any]:
+        """``GET /api/v1/users/self``."""
+        first, _, last = self.name.partition(" ")
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": "2024-01-08T09:00:00-06:00",
+            "sortable_name": f"{last}, {first}" if last else self.name,
+            "short_name": self.name,
+            "avatar_url": "https://canvas.instructure.com/images/messages/avatar-50.png",
+            "locale": None,
+            "effective_locale": "en",
+        }
 
 
 @dataclass

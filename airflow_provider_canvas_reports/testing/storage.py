@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from email.utils import formatdate
 from typing import TYPE_CHECKING
@@ -11,8 +12,8 @@ from airflow_provider_canvas_reports.testing import responses
 from airflow_provider_canvas_reports.testing.http import Response
 
 if TYPE_CHECKING:
-    from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
     from airflow_provider_canvas_reports.testing.http import Request
+    from airflow_provider_canvas_reports.testing.interface import ServerState
     from airflow_provider_canvas_reports.testing.reports import Attachment
 
 OBJECT_PREFIX = "/objects/"
@@ -23,8 +24,8 @@ _TWO_AUTH = (
 )
 
 
-def handle(emu: CanvasEmulator, request: Request) -> Response:
-    """Serve ``GET``/``HEAD /objects/<key>?X-Amz-Signature=...``. Runs under the emulator's lock."""
+def handle(state: ServerState, request: Request) -> Response:
+    """Serve ``GET``/``HEAD /objects/<key>?X-Amz-Signature=...``."""
     if request.method not in ("GET", "HEAD"):
         return responses.s3_error(
             405, "MethodNotAllowed", "The specified method is not allowed against this resource."
@@ -37,13 +38,13 @@ def handle(emu: CanvasEmulator, request: Request) -> Response:
     signature = parse_qs(request.query).get("X-Amz-Signature", [""])[0]
     if not signature:
         return responses.s3_error(403, "AccessDenied", "Query-string authentication requires a signature.")
-    signed = emu._signatures.get(signature)
+    signed = state.signed_key(signature)
     if signed is None or signed[0] != key:
         message = "The request signature we calculated does not match the signature you provided."
         return responses.s3_error(403, "SignatureDoesNotMatch", message)
     if time.time() > signed[1]:
         return responses.s3_error(403, "AccessDenied", "Request has expired")
-    attachment = emu._objects.get(key)
+    attachment = state.find_object(key)
     if attachment is None:
         return responses.s3_error(404, "NoSuchKey", "The specified key does not exist.")
     return file_response(attachment, request)
@@ -117,6 +118,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size)
 
 
-def signed_url(storage_url: str, key: str, signature: str) -> str:
-    """The pre-signed object URL the API host redirects to."""
-    return f"{storage_url}{OBJECT_PREFIX}{key}?X-Amz-Signature={signature}&X-Amz-Expires={SIGNED_URL_SECONDS}"
+def presign(state: ServerState, attachment: Attachment, now: float) -> str:
+    """A fresh pre-signed URL for the attachment's object, valid for ``SIGNED_URL_SECONDS``."""
+    signature = secrets.token_hex(32)
+    state.remember_signature(signature, attachment.object_key, now + SIGNED_URL_SECONDS)
+    query = f"X-Amz-Signature={signature}&X-Amz-Expires={SIGNED_URL_SECONDS}"
+    return f"{state.storage_url}{OBJECT_PREFIX}{attachment.object_key}?{query}"
