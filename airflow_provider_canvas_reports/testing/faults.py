@@ -41,26 +41,35 @@ def fault_response(fault: Fault, server: str, error_report_id: Callable[[], int]
 async def serve_with_faults(
     state: ServerState, server: str, request: Request, action: Callable[[], Response]
 ) -> Response:
-    """Record the request, apply at most one matching fault, and run ``action`` unless a fault answers."""
+    """Record the request, then answer it through ``action``, applying at most one matching fault.
+
+    A fault refused before processing answers instead of ``action``; ``slow`` waits, then runs it;
+    the others run ``action`` (the server processes the request) and then lose, delay, cut short or
+    misplace its answer.
+    """
     record = state.record(server, request)
     fault = state.take_fault(server, request)
-    response: Response | None = None
-    if fault is not None:
-        if fault.kind == "slow":
+    if fault is not None and fault.kind in FAULTS_BEFORE_ACTION:
+        response = fault_response(fault, server, state.next_error_report_id)
+    else:
+        if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay)
-        elif fault.kind in FAULTS_BEFORE_ACTION:
-            response = fault_response(fault, server, state.next_error_report_id)
-    if response is None:
         response = action()
-        if fault is not None and fault.kind in FAULTS_AFTER_ACTION:
-            response = fault_response(fault, server, state.next_error_report_id)
-        elif fault is not None and fault.kind == "delay_response_after_action":
-            await asyncio.sleep(fault.delay)
-        elif fault is not None and fault.kind == "truncate":
-            length = response.content_length
-            response.truncate_at = length // 2 if fault.truncate_at is None else fault.truncate_at
-        elif fault is not None and fault.kind == "bad_content_range":
-            response = misaligned_range(response)
+        if fault is not None:
+            response = await _after_action(fault, server, response, state)
     if record is not None:
         record.status = response.status
+    return response
+
+
+async def _after_action(fault: Fault, server: str, response: Response, state: ServerState) -> Response:
+    if fault.kind in FAULTS_AFTER_ACTION:
+        return fault_response(fault, server, state.next_error_report_id)
+    if fault.kind == "delay_response_after_action":
+        await asyncio.sleep(fault.delay)
+    elif fault.kind == "truncate":
+        length = response.content_length
+        response.truncate_at = length // 2 if fault.truncate_at is None else fault.truncate_at
+    elif fault.kind == "bad_content_range":
+        return misaligned_range(response)
     return response

@@ -319,7 +319,7 @@ class EmulatorState:
 
     @property
     def connections_opened(self) -> dict[str, int]:
-        """TCP connections per server, ``{"api": n, "storage": m}``, counted at their first request.
+        """TCP connections per server (``api``, ``storage``, ``files``), counted at their first request.
 
         Connections that only carried control-API requests are not counted.
         """
