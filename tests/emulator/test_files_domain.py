@@ -105,11 +105,13 @@ def test_api_host_download_route_still_serves_files_domain_reports(
 
 def test_faults_can_target_the_files_domain(files_emu: CanvasEmulator, api: requests.Session) -> None:
     body = complete_report(api, files_emu, 56, sections=[1])
-    files_emu.add_fault(Fault("503", server="files"))
+    files_emu.add_fault(Fault("503", server="files", course_id=57))
+    files_emu.add_fault(Fault("503", server="files", course_id=56))
     assert requests.get(body["file_url"], timeout=5).status_code == 503
     assert requests.get(body["file_url"], timeout=5).status_code == 200
     statuses = [(r.server, r.status) for r in files_emu.requests if r.server != "api"]
     assert statuses == [("files", 503), ("files", 302), ("storage", 200)]
+    assert [fault.course_id for fault in files_emu.faults] == [57]
 
 
 def test_unknown_file_host_is_rejected() -> None:
