@@ -33,56 +33,54 @@ if TYPE_CHECKING:
 PREFIX = "/__emulator__/"
 
 
-def handle(emulator: EmulatorState, request: Request) -> Response:
+def handle(emu: EmulatorState, request: Request) -> Response:
     """Answer one control request."""
     route = request.path[len(PREFIX) :].strip("/")
     method = request.method
     try:
         payload: Any = json.loads(request.body) if request.body.strip() else {}
-        return _dispatch(emulator, method, route, payload)
+        return _dispatch(emu, method, route, payload)
     except (ValueError, TypeError) as exc:
         return json_response(400, {"error": str(exc)})
     except KeyError as exc:
         return json_response(404, {"error": f"not found: {exc}"})
 
 
-def _dispatch(emulator: EmulatorState, method: str, route: str, payload: Any) -> Response:
+def _dispatch(emu: EmulatorState, method: str, route: str, payload: Any) -> Response:
     ok = json_response(200, {"ok": True})
     if (method, route) == ("GET", "stats"):
-        return json_response(200, emulator.stats())
+        return json_response(200, emu.stats())
     if (method, route) == ("GET", "urls"):
-        return json_response(200, emulator.urls())
+        return json_response(200, emu.urls())
     if (method, route) == ("GET", "requests"):
-        return json_response(200, [record.to_dict() for record in emulator.requests])
+        return json_response(200, [record.to_dict() for record in emu.requests])
     if (method, route) == ("POST", "faults"):
-        return json_response(200, emulator.add_fault(Fault.from_dict(payload)).to_dict())
+        return json_response(200, emu.add_fault(Fault.from_dict(payload)).to_dict())
     if (method, route) == ("DELETE", "faults"):
-        emulator.clear_faults()
+        emu.clear_faults()
         return ok
     if (method, route) == ("PUT", "behaviour"):
         values = dict(payload)
         course_id = values.pop("course_id", None)
-        emulator.set_behaviour(
-            None if course_id is None else int(course_id), ReportBehaviour.from_dict(values)
-        )
+        emu.set_behaviour(None if course_id is None else int(course_id), ReportBehaviour.from_dict(values))
         return ok
     if route.startswith("reports/"):
         report_id, _, action = route[len("reports/") :].partition("/")
         if method == "GET" and not action:
-            return json_response(200, emulator.report_json(int(report_id)))
+            return json_response(200, emu.report_json(int(report_id)))
         if method == "POST" and action == "finish":
-            emulator.finish_report(int(report_id), str(payload.get("outcome", "complete")))
+            emu.finish_report(int(report_id), str(payload.get("outcome", "complete")))
             return ok
     if (method, route) == ("POST", "rate_limit"):
-        emulator.set_rate_limit_remaining(str(payload["token"]), float(payload["remaining"]))
+        emu.set_rate_limit_remaining(str(payload["token"]), float(payload["remaining"]))
         return ok
     if (method, route) == ("POST", "revoke"):
-        emulator.revoke(str(payload["token"]))
+        emu.revoke(str(payload["token"]))
         return ok
     if (method, route) == ("POST", "reset_records"):
-        emulator.reset_records()
+        emu.reset_records()
         return ok
     if (method, route) == ("POST", "reset"):
-        emulator.reset()
+        emu.reset()
         return ok
     return json_response(404, {"error": f"no control route {method} {PREFIX}{route}"})
