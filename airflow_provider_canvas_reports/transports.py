@@ -172,13 +172,14 @@ def describe_failure(exc: BaseException, url: str, settings: CanvasSettings) -> 
             True,
         )
     if {"ConnectTimeout", "ConnectTimeoutError", "ConnectionTimeoutError"} & names:
-        stage = " or TLS handshake" if parts.scheme == "https" else ""
-        hint = " (connect timeout; a plain http:// server never answers a TLS handshake)" if stage else ""
-        return (
-            f"no connection{stage} to {where} within {settings.connect_timeout:g} s"
-            f"{hint or ' (connect timeout)'}",
-            True,
-        )
+        limit = f"{settings.connect_timeout:g} s"
+        if parts.scheme == "https":
+            return (
+                f"could not connect to {where} and finish a TLS handshake within {limit} (connect timeout "
+                "or TLS; a plain http:// server never answers a TLS handshake)",
+                True,
+            )
+        return f"could not connect to {where} within {limit} (connect timeout)", True
     if {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError", "ServerTimeoutError"} & names or any(
         isinstance(e, TimeoutError) for e in chain
     ):

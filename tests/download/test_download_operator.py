@@ -117,7 +117,8 @@ def test_persistent_truncation_fails_and_leaves_nothing(emulator, tmp_path):
 
 
 def test_report_not_complete_is_a_clear_error_and_writes_nothing(emulator, tmp_path, capfd):
-    emulator.set_behaviour(236, ReportBehaviour(hold=True))
+    # Held in 'running' from the moment it is made: no 'created' phase for a fast machine to catch.
+    emulator.set_behaviour(236, ReportBehaviour(hold=True, created_seconds=0))
     report = CanvasHook().start_course_report(236, "course_pace_docx", {"section_ids": [1]})
     result = download(emulator, report, f"{tmp_path}/out/", 236)
     assert result.state == "failed"
