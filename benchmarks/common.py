@@ -89,7 +89,7 @@ def machine_info(python: str = sys.executable) -> dict[str, Any]:
             "import json, importlib.metadata as m, platform;"
             "print(json.dumps({'python': platform.python_version(), 'airflow': m.version('apache-airflow'),"
             "'providers_http': m.version('apache-airflow-providers-http'),"
-            "'httpx': m.version('httpx'), 'requests': m.version('requests'), 'aiohttp': m.version('aiohttp')}))",
+            "'requests': m.version('requests'), 'urllib3': m.version('urllib3'), 'aiohttp': m.version('aiohttp')}))",
         ],
         capture_output=True,
         text=True,

@@ -2,7 +2,8 @@
 Section 2: a generated 1 GiB report file to local disk, ``CanvasHook.download_report_file`` vs ``curl -L``.
 
 The orchestrator (:func:`run_section`) starts a report with ``ReportBehaviour(file_size=2**30)``
-on a course of its own, waits for it, then alternates curl and our hook (each in a fresh process)
+on a course of its own, waits for it, then alternates curl, our hook into a plain file, and our
+hook into ``ObjectStoragePath("file://...").open("wb")`` (each in a fresh process)
 on the same ``file_url``: Canvas answers with a 302 to the storage host, which both follow. The
 hook's child (``python -m benchmarks.download``) measures its own wall time, CPU and peak RSS
 above the baseline taken after imports and the report lookup. Files land in a temp dir under
@@ -43,8 +44,13 @@ def child(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-id", type=int, required=True)
     parser.add_argument("--course-id", type=int, default=DOWNLOAD_COURSE)
     parser.add_argument("--dest", required=True)
+    parser.add_argument(
+        "--object-storage", action="store_true", help='write through ObjectStoragePath("file://<dest>")'
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
     from airflow_provider_canvas_reports.download import ReportFileDownloader  # noqa: F401
     from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
@@ -60,8 +66,9 @@ def child(argv: list[str] | None = None) -> int:
         if done % (64 * MIB) < MIB:
             peak_sampled[0] = max(peak_sampled[0], rss_bytes())
 
+    target = ObjectStoragePath(f"file://{os.path.abspath(args.dest)}") if args.object_storage else None
     cpu0, t0 = cpu_seconds(), time.perf_counter()
-    with open(args.dest, "wb") as f:
+    with target.open("wb") if target is not None else open(args.dest, "wb") as f:
         result = hook.download_report_file(report, f, on_progress=on_progress)
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     peak = max(peak_sampled[0], proc_status_kib("VmHWM") * 1024)
@@ -111,7 +118,7 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {emu.token}"
     base = f"{emu.base_url}/api/v1/courses/{DOWNLOAD_COURSE}/reports/{REPORT_TYPE}"
-    report = session.post(base, data={"parameters[section_ids][]": "1"}, timeout=30).json()
+    report = session.post(base, json={"parameters": {"section_ids": [1]}}, timeout=30).json()
     deadline = time.monotonic() + 60
     while report.get("status") != "complete" and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -123,7 +130,7 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
 
     WORK.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="download-", dir=WORK)
-    runs: dict[str, list[dict[str, Any]]] = {"curl": [], "ours": []}
+    runs: dict[str, list[dict[str, Any]]] = {"curl": [], "ours": [], "ours_objectstorage": []}
     try:
         for i in range(rounds):
             dest = os.path.join(tmp, f"curl-{i}.bin")
@@ -131,11 +138,11 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
             if i == 0:  # what curl got is the reference for the hook's sha256 (hashed off the clock)
                 runs["curl"][-1]["sha256"] = sha256_file(dest)
             os.unlink(dest)
-            dest = os.path.join(tmp, f"ours-{i}.bin")
-            runs["ours"].append(
-                run_child("benchmarks.download", ["--report-id", str(report["id"]), "--dest", dest], env=env, timeout=600)
-            )
-            os.unlink(dest)
+            for name, extra in (("ours", []), ("ours_objectstorage", ["--object-storage"])):
+                dest = os.path.join(tmp, f"{name}-{i}.bin")
+                child_args = ["--report-id", str(report["id"]), "--dest", dest, *extra]
+                runs[name].append(run_child("benchmarks.download", child_args, env=env, timeout=600))
+                os.unlink(dest)
             print(
                 f"  round {i + 1}: "
                 + ", ".join(f"{name} {size / MIB / r[-1]['wall_s']:.0f} MiB/s" for name, r in runs.items())
@@ -144,14 +151,15 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    curl_runs, ours_runs = runs["curl"], runs["ours"]
-    if {r["sha256"] for r in ours_runs} != {curl_runs[0]["sha256"]}:
+    curl_runs, ours_runs, os_runs = runs["curl"], runs["ours"], runs["ours_objectstorage"]
+    if {r["sha256"] for r in ours_runs + os_runs} != {curl_runs[0]["sha256"]}:
         raise RuntimeError("the hook's sha256 disagrees with the sha256 of the bytes curl got")
-    for run in ours_runs + curl_runs:
+    for run in ours_runs + os_runs + curl_runs:
         if run["size"] != size:
             raise RuntimeError(f"a download got {run['size']} bytes where the file has {size}")
     curl_mibs = size / MIB / median([r["wall_s"] for r in curl_runs])
     ours_mibs = size / MIB / median([r["wall_s"] for r in ours_runs])
+    os_mibs = size / MIB / median([r["wall_s"] for r in os_runs])
     return {
         "file_size": size,
         "rounds": rounds,
@@ -160,11 +168,16 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
         "ratio": ours_mibs / curl_mibs,
         "ours_rss_growth_mib": max(r["rss_growth_mib"] for r in ours_runs),
         "ours_cpu_s": median([r["cpu_s"] for r in ours_runs]),
+        "objectstorage_mib_s": os_mibs,
+        "objectstorage_ratio": os_mibs / curl_mibs,
+        "objectstorage_cpu_s": median([r["cpu_s"] for r in os_runs]),
+        "objectstorage_rss_growth_mib": max(r["rss_growth_mib"] for r in os_runs),
         "curl_cpu_s": median([r["cpu_s"] for r in curl_runs]),
         "ours_sha256": ours_runs[0]["sha256"],
         "sha256_matches_curl": True,
         "curl_runs": curl_runs,
         "ours_runs": ours_runs,
+        "objectstorage_runs": os_runs,
     }
 
 

@@ -3,10 +3,11 @@ Diagnostic (no target): what one status GET costs in each HTTP client library on
 
 ``python -m benchmarks.floor --base-url URL --token T --course C --report R --out F``
 
-Raw clients, no provider code: ``httpx.AsyncClient`` (what our triggers use), ``aiohttp`` (what
-``HttpSensorTrigger`` uses) and ``requests`` (our tasks), each back to back and paced at 10 ms
-gaps (a loop that sleeps between polls, as triggers do, pays the wake-up cost of an idle CPU).
-It tells how much of a trigger's CPU per poll is the library floor rather than the provider.
+A raw ``aiohttp.ClientSession`` GET plus ``json`` (the library our triggers and
+``HttpSensorTrigger`` use), our ``AsyncTransport.call`` over the pooled session (what a trigger's
+poll costs without the trigger), and ``requests`` (our tasks), each back to back and paced at
+10 ms gaps (a loop that sleeps between polls, as triggers do, pays the wake-up cost of an idle
+CPU). It tells how much of a trigger's CPU per poll is the library floor rather than the provider.
 """
 
 from __future__ import annotations
@@ -20,31 +21,37 @@ from benchmarks.common import cpu_seconds, write_result
 REPORT_TYPE = "course_pace_docx"
 
 
-async def _async_floor(base_url: str, token: str, path: str, calls: int, gap: float) -> dict[str, float]:
-    import aiohttp
-    import httpx
+async def _async_floor(base_url: str, token: str, course: int, report: int, calls: int, gap: float) -> dict[str, float]:
+    import logging
 
-    headers = {"Authorization": f"Bearer {token}"}
+    import aiohttp
+
+    from airflow_provider_canvas_reports import api
+    from airflow_provider_canvas_reports.settings import CanvasSettings
+    from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
+
+    request = api.get_course_report(course, REPORT_TYPE, report)
+    settings = CanvasSettings(base_url, token)
     out: dict[str, float] = {}
     async with (
-        httpx.AsyncClient(base_url=base_url, headers=headers) as hx,
-        aiohttp.ClientSession(base_url=base_url, headers=headers) as ah,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session,
+        async_clients.lease(settings) as pooled,
     ):
-
-        async def get_httpx() -> None:
-            response = await hx.get(path)
-            response.raise_for_status()
-            response.json()
+        transport = AsyncTransport(pooled, settings, logging.getLogger(__name__))
+        url = base_url + request.path
 
         async def get_aiohttp() -> None:
-            async with ah.get(path) as response:
+            async with session.get(url) as response:
                 response.raise_for_status()
                 await response.json()
+
+        async def get_ours() -> None:
+            await transport.call(request)
 
         async def nothing() -> None:
             return None
 
-        for name, fn in (("httpx", get_httpx), ("aiohttp", get_aiohttp), ("sleep_only", nothing)):
+        for name, fn in (("aiohttp", get_aiohttp), ("ours", get_ours), ("sleep_only", nothing)):
             await fn()
             cpu0 = cpu_seconds()
             for _ in range(calls):
@@ -68,10 +75,9 @@ def main(argv: list[str] | None = None) -> int:
 
     path = f"/api/v1/courses/{args.course}/reports/{REPORT_TYPE}/{args.report}"
     result: dict[str, Any] = {"calls": args.calls}
-    result["back_to_back_cpu_us"] = asyncio.run(_async_floor(args.base_url, args.token, path, args.calls, 0))
-    result["paced_10ms_cpu_us"] = asyncio.run(
-        _async_floor(args.base_url, args.token, path, max(args.calls // 2, 50), 0.010)
-    )
+    floor_args = (args.base_url, args.token, args.course, args.report)
+    result["back_to_back_cpu_us"] = asyncio.run(_async_floor(*floor_args, args.calls, 0))
+    result["paced_10ms_cpu_us"] = asyncio.run(_async_floor(*floor_args, max(args.calls // 2, 50), 0.010))
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {args.token}"
     session.get(args.base_url + path).json()

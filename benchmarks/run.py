@@ -9,11 +9,10 @@ Sections (each measurement in a fresh process; the emulator in its own process, 
 
 1. Trigger scale: N ``CourseReportTrigger`` (as shipped, provider defaults) in one asyncio loop
    against N re-armed ``HttpSensorTrigger`` (apache-airflow-providers-http) on the same status
-   endpoint: CPU per poll, event-loop lag (10 ms ticker), peak RSS per trigger, polls achieved.
-   Plus ``ours+aiohttp``, a prototype (benchmark-only monkeypatch, see
-   :func:`benchmarks.trigger_scale.install_aiohttp_transport`) of the same transport on aiohttp,
-   and a library floor (diagnostic).
-2. Download: a generated 1 GiB report file, ``CanvasHook.download_report_file`` vs ``curl -L``.
+   endpoint: CPU per poll, event-loop lag (10 ms ticker), peak RSS per trigger, polls achieved;
+   10,000 of ours @ 30 s alone; and a library floor (diagnostic: raw aiohttp vs our transport).
+2. Download: a generated 1 GiB report file, ``CanvasHook.download_report_file`` (sha256 and size
+   checked) into a local file and into ``ObjectStoragePath("file://...")``, vs ``curl -L -o``.
 3. Parse cost: a DAG with our operators and sensor vs the same shape in plain ``airflow.sdk``.
 4. Call overhead: 1,000 ``CanvasHook.get_course_report`` vs a raw ``requests.Session`` loop.
 """
@@ -41,11 +40,13 @@ from benchmarks.emulator import EmulatorProcess
 
 REPORT_TYPE = "course_pace_docx"
 RESULTS = ROOT / "benchmarks" / "results.json"
-#: Targets from the issue.
-CPU_RATIO_TARGET = 1 / 3  # trigger CPU per poll vs HttpSensorTrigger's
-LAG_P99_TARGET_MS = 50.0  # at 1,000 triggers
-RUNNING_POLLS_TARGET = 0.9  # of offered polls, at 5,000 triggers
+#: Targets.
+CPU_RATIO_TARGET = 0.25  # trigger CPU per poll vs HttpSensorTrigger's, every scenario with the peer
+RSS_RATIO_TARGET = 1.0  # peak RSS per trigger vs HttpSensorTrigger's, every scenario with the peer
+LAG_P99_TARGET_MS = 20.0  # at 1,000 triggers @ 1 s
+RUNNING_POLLS_TARGET = 0.95  # of offered polls, at 10,000 triggers @ 30 s
 DOWNLOAD_RATIO_TARGET = 0.9  # of curl's throughput
+DOWNLOAD_CPU_RATIO_TARGET = 2.0  # of curl's CPU
 DOWNLOAD_RSS_TARGET_MIB = 64.0
 PARSE_ADDED_TARGET_MS = 50.0
 CALL_RATIO_TARGET = 1.2
@@ -64,7 +65,7 @@ class Scenario:
     interval: float
     warmup: float
     window: float
-    variants: tuple[str, ...] = ("ours", "http", "ours+aiohttp")
+    variants: tuple[str, ...] = ("ours", "http")
     note: str = ""
     #: Only if a scenario needs it: a ``max_connections`` override for our triggers (None: default).
     max_connections: int | None = None
@@ -94,7 +95,8 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario(100, 1.0, 3.0, 10.0, note="100 polls/s"),
         Scenario(1000, 1.0, 4.0, 10.0, note="1,000 polls/s: the issue's headline"),
         Scenario(1000, 5.0, 7.0, 10.0, note="200 polls/s"),
-        Scenario(5000, 20.0, 22.0, 20.0, note="250 polls/s: an interval this machine can sustain"),
+        Scenario(5000, 20.0, 22.0, 20.0, note="250 polls/s"),
+        Scenario(10000, 30.0, 32.0, 30.0, variants=("ours",), note="333 polls/s, ours alone: all alive?"),
     ]
 
 
@@ -163,7 +165,9 @@ def create_reports(emu: EmulatorProcess, count: int) -> list[list[int]]:
         for i in indexes:
             course = 1 + i % 500
             response = session.post(
-                f"{emu.base_url}/api/v1/courses/{course}/reports/{REPORT_TYPE}", timeout=30
+                f"{emu.base_url}/api/v1/courses/{course}/reports/{REPORT_TYPE}",
+                json={"parameters": {"section_ids": [1]}},
+                timeout=30,
             )
             response.raise_for_status()
             made.append([course, int(response.json()["id"])])
@@ -260,13 +264,9 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
     max_connections = default_max_connections()
     say(
         f"    created in {time.perf_counter() - t0:.1f} s; ours = CourseReportTrigger as shipped, provider defaults "
-        f"(max_connections={max_connections}: PooledClient gate + httpx pool)"
+        f"(max_connections={max_connections}: PooledClient gate + one aiohttp session per loop)"
     )
-    say(
-        "    variants: http = HttpSensorTrigger re-armed per poll (the peer);\n"
-        "    ours+aiohttp = prototype (benchmark-only monkeypatch): the same PooledClient/gate/leases, "
-        "AsyncTransport.send on aiohttp instead of httpx"
-    )
+    say("    peer: http = HttpSensorTrigger re-armed per poll")
     out: dict[str, Any] = {"max_connections": max_connections, "scenarios": []}
     for scenario in plan:
         say(f"  {scenario.label} ({scenario.note or f'{scenario.n / scenario.interval:g} polls/s'}):")
@@ -284,8 +284,6 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
             ]  # fmt: skip
             if impl == "ours" and scenario.max_connections:
                 args += ["--max-connections", str(scenario.max_connections)]
-            if variant.endswith("+aiohttp"):
-                args.append("--aiohttp")
             budget = scenario.warmup + scenario.window + 90
             try:
                 result = run_child("benchmarks.trigger_scale", args, env=env, timeout=budget)
@@ -301,7 +299,7 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
                 f"lag p50 {result['lag_p50_ms']:8.1f} p99 {result['lag_p99_ms']:8.1f} ms | "
                 f"RSS {result['rss_kib_per_trigger']:5.1f} KiB/trigger | "
                 f"alive {result['alive_at_end']}/{scenario.n}"
-                + (f" | pool {result['pool_connections_max']} conns, in httpcore ≤{result['pool_queue_max']}"
+                + (f" | pool {result['pool_connections_max']} conns"
                    if result.get("pool_connections_max") is not None else "")
                 + (f" | at gate ≤{result['gate_waiting_max']}" if result.get("gate_waiting_max") is not None else "")
                 + (f" | errors {result['errors'][:1]}" if result.get("errors") else "")
@@ -323,70 +321,70 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
 
 def add_trigger_rows(table: Table, s: Scenario) -> None:
     """
-    Rows for one scenario. Targets (``met?``) only on ``ours``; prototypes are evidence, not claims.
-    CPU/poll: ≤ 1/3 of the peer's. Loop lag p99 < 50 ms: the scenarios with 1,000 triggers. Running:
-    the biggest scenario, all alive, no errors, ≥ 90% of the offered polls.
+    Rows for one scenario, targets (``met?``) on ``ours``: CPU/poll ≤ 0.25× and peak RSS/trigger
+    ≤ 1.0× the peer's wherever the peer ran; loop lag p99 < 20 ms at 1,000 @ 1 s; and for the
+    biggest scenario: all alive, no errors, ≥ 95% of the offered polls.
     """
-    peer = s.results.get("http", {})
+    peer = s.results.get("http") or {}
+    result = s.results.get("ours") or {}
     offered = s.n / s.interval
-    for variant, result in s.results.items():
-        if variant == "http":
-            continue
-        name = f"{s.label}: {variant}"
-        prototype = variant != "ours"
-        if result.get("timed_out") or peer.get("timed_out"):
-            table.add(f"{name} (did not finish)", None, None, met=None if prototype else False)
-            continue
-        cpu_ours, cpu_peer = result["cpu_us_per_poll"] / 1e3, peer["cpu_us_per_poll"] / 1e3
-        ratio = cpu_ours / cpu_peer if cpu_peer else None
-        table.add(
-            f"{name} CPU ms/poll",
-            cpu_ours,
-            cpu_peer,
-            "(prototype)" if prototype else "≤ 0.33× peer",
-            None if prototype else (ratio is not None and ratio <= CPU_RATIO_TARGET),
+    name = f"{s.label}: ours"
+    if result.get("timed_out") or peer.get("timed_out"):
+        table.add(f"{name} (did not finish)", None, None, met=False)
+        return
+
+    def peer_value(key: str, scale: float = 1.0) -> float | None:
+        return peer[key] / scale if key in peer else None
+
+    cpu_ours, cpu_peer = result["cpu_us_per_poll"] / 1e3, peer_value("cpu_us_per_poll", 1e3)
+    ratio = cpu_ours / cpu_peer if cpu_peer else None
+    table.add(
+        f"{name} CPU ms/poll",
+        cpu_ours,
+        cpu_peer,
+        f"≤ {CPU_RATIO_TARGET:g}× peer" if peer else "—",
+        (ratio is not None and ratio <= CPU_RATIO_TARGET) if peer else None,
+    )
+    lag_target = s.n == 1000 and s.interval == 1.0
+    table.add(
+        f"{name} loop lag p99 ms",
+        result["lag_p99_ms"],
+        peer_value("lag_p99_ms"),
+        f"< {LAG_P99_TARGET_MS:g} ms" if lag_target else "—",
+        result["lag_p99_ms"] < LAG_P99_TARGET_MS if lag_target else None,
+        digits=1,
+    )
+    table.add(f"{name} polls/s (offered {offered:,g})", result["polls_per_s"], peer_value("polls_per_s"), digits=1)
+    rss_ours, rss_peer = result["rss_kib_per_trigger"], peer_value("rss_kib_per_trigger")
+    table.add(
+        f"{name} peak RSS KiB/trigger",
+        rss_ours,
+        rss_peer,
+        f"≤ {RSS_RATIO_TARGET:g}× peer" if peer else "—",
+        (rss_peer is not None and rss_ours <= RSS_RATIO_TARGET * rss_peer) if peer else None,
+        digits=1,
+    )
+    if s.running_row:
+        ok = (
+            result["alive_at_end"] == s.n
+            and not result["errors"]
+            and result["polls_per_s"] >= RUNNING_POLLS_TARGET * offered
         )
-        lag_target = s.n == 1000
         table.add(
-            f"{name} loop lag p99 ms",
-            result["lag_p99_ms"],
-            peer["lag_p99_ms"],
-            "(prototype)" if prototype else (f"< {LAG_P99_TARGET_MS:g} ms" if lag_target else "—"),
-            None if prototype or not lag_target else result["lag_p99_ms"] < LAG_P99_TARGET_MS,
-            digits=1,
+            f"{name} running (alive, no errors, ≥{RUNNING_POLLS_TARGET:.0%} of offered polls)",
+            f"{result['alive_at_end']}/{s.n}, {len(result['errors'])} err, {result['polls_per_s'] / offered:.0%}",
+            f"{peer['alive_at_end']}/{s.n}, {len(peer['errors'])} err, {peer['polls_per_s'] / offered:.0%}"
+            if peer
+            else None,
+            f"{s.n:,} running",
+            ok,
         )
-        table.add(
-            f"{name} polls/s (offered {offered:,g})",
-            result["polls_per_s"],
-            peer["polls_per_s"],
-            digits=1,
-        )
-        if not prototype:
-            table.add(
-                f"{name} peak RSS KiB/trigger",
-                result["rss_kib_per_trigger"],
-                peer["rss_kib_per_trigger"],
-                digits=1,
-            )
-        if s.running_row:
-            ok = (
-                result["alive_at_end"] == s.n
-                and not result["errors"]
-                and result["polls_per_s"] >= RUNNING_POLLS_TARGET * offered
-            )
-            table.add(
-                f"{name} running (alive, no errors, ≥90% of offered polls)",
-                f"{result['alive_at_end']}/{s.n}, {len(result['errors'])} err, {result['polls_per_s'] / offered:.0%}",
-                f"{peer['alive_at_end']}/{s.n}, {len(peer['errors'])} err, {peer['polls_per_s'] / offered:.0%}",
-                "(prototype)" if prototype else f"{s.n:,} running",
-                None if prototype else ok,
-            )
 
 
 def section_floor(
     emu: EmulatorProcess, env: dict[str, str], quick: bool, course: int, report: int
 ) -> dict[str, Any]:
-    say("\n[1b] Library floor (diagnostic): CPU µs per raw status GET, no provider code")
+    say("\n[1b] Library floor (diagnostic): CPU µs per status GET, raw aiohttp vs our transport (no trigger)")
     result = run_child(
         "benchmarks.floor",
         ["--base-url", emu.base_url, "--token", emu.token, "--course", str(course), "--report", str(report),
@@ -405,21 +403,27 @@ def section_download(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
     size = 64 * 2**20 if quick else 2**30
     rounds = 1 if quick else 3
     say(
-        f"\n[2] Download — {size / 2**20:,.0f} MiB report file via the 302, {rounds} round(s) of curl then ours "
-        "(sha256 on the hasher thread, as shipped; checked against curl's bytes)"
+        f"\n[2] Download — {size / 2**20:,.0f} MiB report file via the 302, {rounds} round(s) of curl, ours, "
+        "ours into ObjectStoragePath(file://) (sha256 and size checked, as shipped; sha256 checked against curl's bytes)"
     )
     result = run_section(emu, EmulatorControl(emu.base_url), env, size, rounds)
     say(
         f"    curl {result['curl_mib_s']:.0f} MiB/s, ours {result['ours_mib_s']:.0f} MiB/s "
-        f"(ratio {result['ratio']:.2f}, medians), our peak RSS growth {result['ours_rss_growth_mib']:.1f} MiB, "
+        f"(ratio {result['ratio']:.2f}, medians), ObjectStoragePath {result['objectstorage_mib_s']:.0f} MiB/s, "
+        f"our peak RSS growth {result['ours_rss_growth_mib']:.1f} MiB, "
         f"CPU ours {result['ours_cpu_s']:.2f} s vs curl {result['curl_cpu_s']:.2f} s"
     )
     label = f"download {size / 2**20:,.0f} MiB"
-    table.add(f"{label} throughput MiB/s (peer: curl -L)", result["ours_mib_s"], result["curl_mib_s"], "≥ 0.9× curl",
-              result["ratio"] >= DOWNLOAD_RATIO_TARGET, digits=0)  # fmt: skip
-    table.add(f"{label} CPU s", result["ours_cpu_s"], result["curl_cpu_s"])
+    cpu_ratio = result["ours_cpu_s"] / result["curl_cpu_s"] if result["curl_cpu_s"] else None
+    table.add(f"{label} throughput MiB/s (peer: curl -L -o)", result["ours_mib_s"], result["curl_mib_s"],
+              f"≥ {DOWNLOAD_RATIO_TARGET:g}× curl", result["ratio"] >= DOWNLOAD_RATIO_TARGET, digits=0)  # fmt: skip
+    table.add(f"{label} CPU s", result["ours_cpu_s"], result["curl_cpu_s"], f"≤ {DOWNLOAD_CPU_RATIO_TARGET:g}× curl",
+              cpu_ratio is not None and cpu_ratio <= DOWNLOAD_CPU_RATIO_TARGET)  # fmt: skip
     table.add(f"{label} our peak RSS growth MiB", result["ours_rss_growth_mib"], None, "< 64 MiB",
               result["ours_rss_growth_mib"] < DOWNLOAD_RSS_TARGET_MIB, digits=1)  # fmt: skip
+    table.add(f"{label} into ObjectStoragePath(file://) MiB/s", result["objectstorage_mib_s"], result["curl_mib_s"],
+              digits=0)  # fmt: skip
+    table.add(f"{label} into ObjectStoragePath(file://) CPU s", result["objectstorage_cpu_s"], result["curl_cpu_s"])
     return result
 
 
