@@ -138,3 +138,19 @@ async def test_many_triggers_share_a_few_pooled_connections(emulator):
     assert all([e.payload["status"] for e in events] == ["success"] for events in results)
     assert len(polls()) >= 3 * len(triggers)
     assert len({r.connection_id for r in polls()}) <= 4
+
+
+@pytest.mark.parametrize("poll_interval", [0.05, 1.0, 20.0, 300.0])
+async def test_poll_wake_ups_land_on_the_loops_grid_within_half_a_step(poll_interval):
+    from airflow_provider_canvas_reports.triggers.course_report import WAKE_GRID_SECONDS, _on_grid
+
+    loop = asyncio.get_running_loop()
+    step = min(WAKE_GRID_SECONDS, poll_interval / 20)
+    for fraction in (0.9, 0.973, 1.0, 1.1):
+        delay = poll_interval * fraction
+        before = loop.time()
+        moved = _on_grid(delay, poll_interval)
+        after = loop.time()
+        wake = before + moved
+        assert abs(moved - delay) <= step / 2 + (after - before) + 1e-9
+        assert min(wake % step, step - wake % step) <= (after - before) + 1e-9
