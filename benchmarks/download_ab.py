@@ -12,6 +12,8 @@ variant sees the same machine load. Prints MiB/s and CPU seconds per variant (me
 * ``iter_content``: ``requests``' ``iter_content(1 MiB)`` (urllib3 allocates and copies each chunk).
 * ``readinto-64k`` … ``readinto-4m``: ``http.client``'s ``readinto`` straight from
   the socket into one reused buffer of that size; write and sha256 from a ``memoryview`` of it.
+* ``ring4x256k-hash-thread``: the same reads into a ring of four 256 KiB buffers, written inline
+  and hashed on one worker thread (hashlib releases the GIL), a buffer reused only once hashed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ VARIANTS = {
     "readinto-512k": 512 * 1024,
     "readinto-1m": MIB,
     "readinto-4m": 4 * MIB,
+    "ring4x256k-hash-thread": -2,
 }
 
 
@@ -52,6 +55,54 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.emulator import EmulatorProcess
 
     original_chunks = download._chunks
+    original_sink = download._Sink
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    class ThreadedSink(original_sink):  # type: ignore[misc,valid-type]
+        """Writes inline, hashes on a worker thread; ``pending`` maps buffer index to its hash."""
+
+        pool = ThreadPoolExecutor(1)
+
+        def __init__(self, fileobj: Any) -> None:
+            super().__init__(fileobj)
+            self.pending: dict[int, Future[None]] = {}
+            self.index = 0
+
+        def wait(self, index: int | None = None) -> None:
+            for key in [index] if index is not None else list(self.pending):
+                future = self.pending.pop(key, None)
+                if future is not None:
+                    future.result()
+
+        def restart(self) -> None:
+            self.wait()
+            super().restart()
+
+        def write(self, chunk: Any) -> None:
+            self.fileobj.write(chunk)
+            self.pending[self.index] = self.pool.submit(self.sha.update, chunk)
+            self.size += len(chunk)
+
+    sinks: list[Any] = []
+
+    def make_sink(fileobj: Any) -> Any:
+        sinks.append(ThreadedSink(fileobj))
+        return sinks[-1]
+
+    def ring_chunks(response: Any, buffer: bytearray) -> Any:
+        sink = sinks[-1]
+        reader = download._direct_reader(response)
+        ring = [memoryview(bytearray(256 * 1024)) for _ in range(4)]
+        index = 0
+        while True:
+            sink.wait(index)
+            sink.index = index
+            count = reader.readinto(ring[index])
+            if not count:
+                break
+            yield ring[index][:count]
+            index = (index + 1) % len(ring)
+        sink.wait()
 
     def library_chunks(response: Any, buffer: bytearray) -> Any:
         yield from response.iter_content(MIB)
@@ -75,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for name in results:
                 chunk = VARIANTS[name]
-                if chunk < 0:
+                if chunk == -1:
                     with tempfile.NamedTemporaryFile(dir=WORK) as handle:
                         cpu0, t0 = children_cpu_seconds(), time.perf_counter()
                         subprocess.run(["curl", "-sS", "-f", "-L", "-o", handle.name, report["file_url"]], check=True)
@@ -83,8 +134,12 @@ def main(argv: list[str] | None = None) -> int:
                     results[name].append((size / MIB / wall, cpu))
                     print(f"  {name:14s} {size / MIB / wall:6.0f} MiB/s  CPU {cpu:5.2f} s", flush=True)
                     continue
-                download._chunks = library_chunks if not chunk else original_chunks  # type: ignore[assignment]
-                download.CHUNK_SIZE = chunk or MIB
+                threaded = chunk == -2
+                download._chunks = (  # type: ignore[assignment]
+                    ring_chunks if threaded else library_chunks if not chunk else original_chunks
+                )
+                download._Sink = make_sink if threaded else original_sink  # type: ignore[assignment,misc]
+                download.CHUNK_SIZE = chunk if chunk > 0 else MIB
                 downloader = download.ReportFileDownloader(session, settings, _Quiet())
                 with tempfile.NamedTemporaryFile(dir=WORK) as handle:
                     cpu0, t0 = cpu_seconds(), time.perf_counter()
@@ -94,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name].append((size / MIB / wall, cpu))
                 print(f"  {name:14s} {size / MIB / wall:6.0f} MiB/s  CPU {cpu:5.2f} s", flush=True)
         download._chunks = original_chunks  # type: ignore[assignment]
+        download._Sink = original_sink  # type: ignore[misc]
     assert len(digests) == 1, "variants disagree on the sha256"
     print(f"sha256 {digests.pop()[:16]}… (all variants agree); median of {args.rounds} rounds:")
     for name, runs in results.items():
