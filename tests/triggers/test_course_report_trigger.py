@@ -145,7 +145,7 @@ async def test_poll_wake_ups_land_on_the_loops_grid_within_half_a_step(poll_inte
     from airflow_provider_canvas_reports.triggers.course_report import WAKE_GRID_SECONDS, _on_grid
 
     loop = asyncio.get_running_loop()
-    step = min(WAKE_GRID_SECONDS, poll_interval / 20)
+    step = min(WAKE_GRID_SECONDS, poll_interval / 10)
     for fraction in (0.9, 0.973, 1.0, 1.1):
         delay = poll_interval * fraction
         before = loop.time()
