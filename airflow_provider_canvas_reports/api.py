@@ -65,7 +65,7 @@ ACTIVE_STATES = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawResponse:
     """What a transport received: status, headers with lower-case names, and the body."""
 
@@ -74,7 +74,7 @@ class RawResponse:
     body: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CanvasRequest:
     """
     One Canvas API call, independent of the HTTP library that sends it.

@@ -175,15 +175,15 @@ def describe_failure(exc: BaseException, url: str, settings: CanvasSettings) -> 
         limit = f"{settings.connect_timeout:g} s"
         if parts.scheme == "https":
             return (
-                f"could not connect to {where} and finish a TLS handshake within {limit} (connect timeout "
-                "or TLS; a plain http:// server never answers a TLS handshake)",
+                f"timed out after {limit} connecting to {where} and shaking hands over TLS (connect "
+                "timeout or TLS; a plain http:// server never answers a TLS handshake)",
                 True,
             )
-        return f"could not connect to {where} within {limit} (connect timeout)", True
+        return f"timed out after {limit} connecting to {where} (connect timeout)", True
     if {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError", "ServerTimeoutError"} & names or any(
         isinstance(e, TimeoutError) for e in chain
     ):
-        return f"no answer from {where} within {settings.timeout:g} s (read timeout)", False
+        return f"timed out after {settings.timeout:g} s waiting for {where} to answer (read timeout)", False
     if any(isinstance(e, ConnectionResetError) for e in chain) or "reset by peer" in texts:
         return f"connection reset by {where}", False
     if {"RemoteDisconnected", "ServerDisconnectedError"} & names:
