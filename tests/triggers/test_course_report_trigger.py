@@ -154,3 +154,45 @@ async def test_poll_wake_ups_land_on_the_loops_grid_within_half_a_step(poll_inte
         wake = before + moved
         assert abs(moved - delay) <= step / 2 + (after - before) + 1e-9
         assert min(wake % step, step - wake % step) <= (after - before) + 1e-9
+
+
+async def test_waiting_triggers_hold_no_hook_no_retry_state_and_share_one_session(emulator):
+    import gc
+
+    import aiohttp
+    import tenacity
+    from tenacity.retry import retry_base
+    from tenacity.stop import stop_base
+    from tenacity.wait import wait_base
+
+    retry_types = (tenacity.BaseRetrying, tenacity.RetryCallState, stop_base, wait_base, retry_base)
+
+    def census() -> dict[str, int]:
+        gc.collect()
+        alive = gc.get_objects()
+        return {
+            "hooks": sum(isinstance(o, CanvasHook) for o in alive),
+            "retry state": sum(isinstance(o, retry_types) for o in alive),
+            "open sessions": sum(isinstance(o, aiohttp.ClientSession) and not o.closed for o in alive),
+        }
+
+    course_ids = range(450, 470)
+    for course_id in course_ids:
+        emulator.set_behaviour(course_id, ReportBehaviour(hold=True, created_seconds=0))
+    report_ids = {course_id: start_report(course_id) for course_id in course_ids}
+    emulator.reset_records()
+    before = census()
+    waiting = asyncio.gather(*(collect(trigger_for(c, r, poll_interval=0.2)) for c, r in report_ids.items()))
+    deadline = time.monotonic() + 10
+    while len(emulator.requests) < 2 * len(report_ids) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+    assert async_clients.leased() == len(report_ids)
+    expected = {"hooks": before["hooks"], "retry state": before["retry state"], "open sessions": 1}
+    assert census() == expected
+
+    for report_id in report_ids.values():
+        emulator.finish_report(report_id)
+    results = await asyncio.wait_for(waiting, timeout=10)
+    assert all([e.payload["status"] for e in events] == ["success"] for events in results)
+    assert async_clients.leased() == 0
