@@ -7,8 +7,9 @@ host and port), on the first hop as on every later one: a ``file_url`` on a sepa
 domain, object storage, or plain ``http://`` on the Canvas host never sees the token. Neither the
 verifier nor the storage signature ever appears in a log line or an error.
 
-The body is read straight from the socket into one reused buffer, and written and hashed from
-that buffer: no per-chunk allocation or copy (see ``benchmarks/RESULTS.md``).
+The body is read straight from the socket into a small ring of reused buffers, written from them,
+and hashed from them on a worker thread: no per-chunk allocation or copy, and sha256 overlaps the
+network and the disk instead of adding to them (A/B in ``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from airflow_provider_canvas_reports.transports import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from concurrent.futures import Future
 
     import requests
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 #: Bytes read from the socket, then written and hashed, per step: small enough to stay in a core's
 #: L2 cache between the three, large enough to keep system calls few.
 CHUNK_SIZE = 256 * 1024
+#: Buffers in the ring: reading and writing run this many chunks ahead of hashing at most.
+RING_SIZE = 4
 MAX_REDIRECTS = 5
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
@@ -106,25 +110,58 @@ class _Sink:
     """
     The destination file plus its running sha256, able to restart from zero.
 
-    Hashing stays inline: a worker-thread hasher measured slower here (page faults and context
-    switches outweighed the overlap), see benchmarks/RESULTS.md.
+    Bytes are written inline and hashed in order on one worker thread (hashlib releases the GIL),
+    from a ring of :data:`RING_SIZE` buffers: a buffer is refilled only once its hash is done, so
+    hashing never holds more than the ring in memory. Use as a context manager (stops the thread).
     """
 
     def __init__(self, fileobj: BinaryIO):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.fileobj = fileobj
         self.sha = hashlib.sha256()
         self.size = 0
+        self._ring = [memoryview(bytearray(CHUNK_SIZE)) for _ in range(RING_SIZE)]
+        self._hashing: list[Future[None] | None] = [None] * RING_SIZE
+        self._slot = 0
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="canvas-report-sha256")
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hasher.shutdown(wait=True)
+
+    def _wait(self, slot: int) -> None:
+        pending, self._hashing[slot] = self._hashing[slot], None
+        if pending is not None:
+            pending.result()
+
+    def next_buffer(self) -> memoryview:
+        """The buffer the next chunk may be read into (its previous contents are hashed)."""
+        self._wait(self._slot)
+        return self._ring[self._slot]
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Write ``chunk`` (bytes, or a view of :meth:`next_buffer`) and queue it for hashing."""
+        slot = self._slot
+        self._wait(slot)
+        self.fileobj.write(chunk)
+        self._hashing[slot] = self._hasher.submit(self.sha.update, chunk)
+        self.size += len(chunk)
+        self._slot = (slot + 1) % RING_SIZE
+
+    def sha256(self) -> str:
+        for slot in range(RING_SIZE):
+            self._wait(slot)
+        return self.sha.hexdigest()
 
     def restart(self) -> None:
+        self.sha256()  # let queued hashing finish before its hash object is replaced
         self.fileobj.seek(0)
         self.fileobj.truncate()
         self.sha = hashlib.sha256()
         self.size = 0
-
-    def write(self, chunk: bytes | memoryview) -> None:
-        self.fileobj.write(chunk)
-        self.sha.update(chunk)
-        self.size += len(chunk)
 
 
 def _direct_reader(response: requests.Response) -> Any:
@@ -141,15 +178,18 @@ def _direct_reader(response: requests.Response) -> Any:
     return None
 
 
-def _chunks(response: requests.Response, buffer: bytearray) -> Iterator[memoryview | bytes]:
-    """The body in chunks: views of ``buffer`` read straight from the socket, or library chunks."""
+def _chunks(response: requests.Response, sink: _Sink) -> Iterator[memoryview | bytes]:
+    """The body in chunks: views of the sink's buffers read straight from the socket, or library chunks."""
     reader = _direct_reader(response)
     if reader is None:
-        yield from response.iter_content(len(buffer))
+        yield from response.iter_content(CHUNK_SIZE)
         return
-    view = memoryview(buffer)
-    while count := reader.readinto(view):
-        yield view[:count]
+    while True:
+        buffer = sink.next_buffer()
+        count = reader.readinto(buffer)
+        if not count:
+            return
+        yield buffer[:count]
 
 
 class ReportFileDownloader:
@@ -194,19 +234,17 @@ class ReportFileDownloader:
         on_progress: Callable[[int], None] | None = None,
     ) -> DownloadResult:
         """Stream ``file_url`` into ``fileobj`` (seekable), retrying cut transfers; verify the size."""
-        sink = _Sink(fileobj)
-        buffer = bytearray(CHUNK_SIZE)  # reused for every chunk of every attempt
         content_type = None
-        for attempt in tenacity.Retrying(**retry_options(self.settings, self.log)):
-            with attempt:
-                content_type = self._transfer(file_url, sink, buffer, expected_size, on_progress)
-        return DownloadResult(sink.size, sink.sha.hexdigest(), content_type)
+        with _Sink(fileobj) as sink:
+            for attempt in tenacity.Retrying(**retry_options(self.settings, self.log)):
+                with attempt:
+                    content_type = self._transfer(file_url, sink, expected_size, on_progress)
+            return DownloadResult(sink.size, sink.sha256(), content_type)
 
     def _transfer(
         self,
         file_url: str,
         sink: _Sink,
-        buffer: bytearray,
         expected: int | None,
         on_progress: Callable[[int], None] | None,
     ) -> str | None:
@@ -237,7 +275,7 @@ class ReportFileDownloader:
             body_length = _body_length(response)
             received = 0
             try:
-                for chunk in _chunks(response, buffer):
+                for chunk in _chunks(response, sink):
                     sink.write(chunk)
                     received += len(chunk)
                     if on_progress:

@@ -1,19 +1,20 @@
 """
-Diagnostic A/B (no target): ways of reading the report file, interleaved in one process.
+Diagnostic A/B (no target): ways of reading and hashing the report file, interleaved in one process.
 
-``python -m benchmarks.download_ab [--size-mib 1024] [--rounds 3]``
+``python -m benchmarks.download_ab [--size-mib 1024] [--rounds 5] [--variants curl,shipped,inline]``
 
-Starts its own emulator (in-process thread would share our GIL, so a subprocess: see
-:class:`benchmarks.emulator.EmulatorProcess`), makes one report file, then downloads it with
-``ReportFileDownloader`` in turn with each body reader below, round after round, so that every
-variant sees the same machine load. Prints MiB/s and CPU seconds per variant (median of rounds).
+Starts the emulator in its own process (:class:`benchmarks.emulator.EmulatorProcess`), makes one
+report file, then downloads it with ``ReportFileDownloader`` in turn with each variant below,
+round after round (after a warm-up round that is not counted), so that every variant sees the
+same machine load: compare them round by round. Prints MiB/s and CPU seconds per run and the medians; every variant's sha256 must agree.
 
 * ``curl``: ``curl -sS -f -L -o`` (no hashing), for reference.
-* ``iter_content``: ``requests``' ``iter_content(1 MiB)`` (urllib3 allocates and copies each chunk).
-* ``readinto-64k`` … ``readinto-4m``: ``http.client``'s ``readinto`` straight from
-  the socket into one reused buffer of that size; write and sha256 from a ``memoryview`` of it.
-* ``ring4x256k-hash-thread``: the same reads into a ring of four 256 KiB buffers, written inline
-  and hashed on one worker thread (hashlib releases the GIL), a buffer reused only once hashed.
+* ``shipped``: as shipped: ``http.client``'s ``readinto`` straight from the socket into a ring of
+  reused buffers, each written inline and hashed on a worker thread.
+* ``shipped-1m``: as shipped, with 1 MiB buffers instead of 256 KiB.
+* ``inline``: the same reads into one reused buffer, written and hashed in turn on one thread.
+* ``iter_content``: ``requests``' ``iter_content`` (urllib3 allocates and copies every chunk),
+  written inline, hashed on the worker thread.
 """
 
 from __future__ import annotations
@@ -27,24 +28,15 @@ from typing import Any
 
 from benchmarks.common import MIB, WORK, children_cpu_seconds, cpu_seconds
 
-VARIANTS = {
-    "curl": -1,
-    "iter_content": 0,
-    "readinto-64k": 64 * 1024,
-    "readinto-128k": 128 * 1024,
-    "readinto-256k": 256 * 1024,
-    "readinto-512k": 512 * 1024,
-    "readinto-1m": MIB,
-    "readinto-4m": 4 * MIB,
-    "ring4x256k-hash-thread": -2,
-}
+VARIANTS = ("curl", "shipped", "shipped-1m", "inline", "iter_content")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.download_ab")
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--warmup-rounds", type=int, default=1, help="rounds run first and not counted")
     args = parser.parse_args(argv)
 
     import requests
@@ -54,59 +46,29 @@ def main(argv: list[str] | None = None) -> int:
     from airflow_provider_canvas_reports.testing import EmulatorControl, ReportBehaviour
     from benchmarks.emulator import EmulatorProcess
 
-    original_chunks = download._chunks
-    original_sink = download._Sink
-    from concurrent.futures import Future, ThreadPoolExecutor
+    shipped_sink, shipped_chunks = download._Sink, download._chunks
+    shipped_chunk_size = download.CHUNK_SIZE
 
-    class ThreadedSink(original_sink):  # type: ignore[misc,valid-type]
-        """Writes inline, hashes on a worker thread; ``pending`` maps buffer index to its hash."""
+    class InlineSink(shipped_sink):  # type: ignore[misc,valid-type]
+        """Hashes on the calling thread, from one buffer."""
 
-        pool = ThreadPoolExecutor(1)
-
-        def __init__(self, fileobj: Any) -> None:
-            super().__init__(fileobj)
-            self.pending: dict[int, Future[None]] = {}
-            self.index = 0
-
-        def wait(self, index: int | None = None) -> None:
-            for key in [index] if index is not None else list(self.pending):
-                future = self.pending.pop(key, None)
-                if future is not None:
-                    future.result()
-
-        def restart(self) -> None:
-            self.wait()
-            super().restart()
+        def next_buffer(self) -> memoryview:
+            return self._ring[0]
 
         def write(self, chunk: Any) -> None:
             self.fileobj.write(chunk)
-            self.pending[self.index] = self.pool.submit(self.sha.update, chunk)
+            self.sha.update(chunk)
             self.size += len(chunk)
 
-    sinks: list[Any] = []
+    def library_chunks(response: Any, sink: Any) -> Any:
+        yield from response.iter_content(download.CHUNK_SIZE)
 
-    def make_sink(fileobj: Any) -> Any:
-        sinks.append(ThreadedSink(fileobj))
-        return sinks[-1]
-
-    def ring_chunks(response: Any, buffer: bytearray) -> Any:
-        sink = sinks[-1]
-        reader = download._direct_reader(response)
-        ring = [memoryview(bytearray(256 * 1024)) for _ in range(4)]
-        index = 0
-        while True:
-            sink.wait(index)
-            sink.index = index
-            count = reader.readinto(ring[index])
-            if not count:
-                break
-            yield ring[index][:count]
-            index = (index + 1) % len(ring)
-        sink.wait()
-
-    def library_chunks(response: Any, buffer: bytearray) -> Any:
-        yield from response.iter_content(MIB)
-
+    patches = {
+        "shipped": (shipped_sink, shipped_chunks),
+        "shipped-1m": (shipped_sink, shipped_chunks),
+        "inline": (InlineSink, shipped_chunks),
+        "iter_content": (shipped_sink, library_chunks),
+    }
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in args.variants.split(",")}
     with EmulatorProcess() as emu:
         control = EmulatorControl(emu.base_url)
@@ -123,35 +85,31 @@ def main(argv: list[str] | None = None) -> int:
         settings = CanvasSettings(emu.base_url, emu.token)
         WORK.mkdir(parents=True, exist_ok=True)
         digests = set()
-        for _ in range(args.rounds):
-            for name in results:
-                chunk = VARIANTS[name]
-                if chunk == -1:
+        try:
+            for round_number in range(args.warmup_rounds + args.rounds):
+                counted = round_number >= args.warmup_rounds
+                for name in results:
                     with tempfile.NamedTemporaryFile(dir=WORK) as handle:
-                        cpu0, t0 = children_cpu_seconds(), time.perf_counter()
-                        subprocess.run(["curl", "-sS", "-f", "-L", "-o", handle.name, report["file_url"]], check=True)
-                        wall, cpu = time.perf_counter() - t0, children_cpu_seconds() - cpu0
-                    results[name].append((size / MIB / wall, cpu))
-                    print(f"  {name:14s} {size / MIB / wall:6.0f} MiB/s  CPU {cpu:5.2f} s", flush=True)
-                    continue
-                threaded = chunk == -2
-                download._chunks = (  # type: ignore[assignment]
-                    ring_chunks if threaded else library_chunks if not chunk else original_chunks
-                )
-                download._Sink = make_sink if threaded else original_sink  # type: ignore[assignment,misc]
-                download.CHUNK_SIZE = chunk if chunk > 0 else MIB
-                downloader = download.ReportFileDownloader(session, settings, _Quiet())
-                with tempfile.NamedTemporaryFile(dir=WORK) as handle:
-                    cpu0, t0 = cpu_seconds(), time.perf_counter()
-                    result = downloader.download(report["file_url"], handle, size)
-                    wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
-                digests.add(result.sha256)
-                results[name].append((size / MIB / wall, cpu))
-                print(f"  {name:14s} {size / MIB / wall:6.0f} MiB/s  CPU {cpu:5.2f} s", flush=True)
-        download._chunks = original_chunks  # type: ignore[assignment]
-        download._Sink = original_sink  # type: ignore[misc]
-    assert len(digests) == 1, "variants disagree on the sha256"
-    print(f"sha256 {digests.pop()[:16]}… (all variants agree); median of {args.rounds} rounds:")
+                        if name == "curl":
+                            cpu0, t0 = children_cpu_seconds(), time.perf_counter()
+                            subprocess.run(["curl", "-sS", "-f", "-L", "-o", handle.name, report["file_url"]], check=True)
+                            wall, cpu = time.perf_counter() - t0, children_cpu_seconds() - cpu0
+                        else:
+                            download._Sink, download._chunks = patches[name]  # type: ignore[misc]
+                            download.CHUNK_SIZE = MIB if name.endswith("-1m") else shipped_chunk_size
+                            downloader = download.ReportFileDownloader(session, settings, _Quiet())
+                            cpu0, t0 = cpu_seconds(), time.perf_counter()
+                            digests.add(downloader.download(report["file_url"], handle, size).sha256)
+                            wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+                    if counted:
+                        results[name].append((size / MIB / wall, cpu))
+                    tag = "" if counted else " (warm-up, not counted)"
+                    print(f"  {name:14s} {size / MIB / wall:6.0f} MiB/s  CPU {cpu:5.2f} s{tag}", flush=True)
+        finally:
+            download._Sink, download._chunks = shipped_sink, shipped_chunks  # type: ignore[misc]
+            download.CHUNK_SIZE = shipped_chunk_size
+    assert len(digests) <= 1, "variants disagree on the sha256"
+    print(f"median of {args.rounds} rounds (sha256 agreed):")
     for name, runs in results.items():
         print(f"  {name:14s} {statistics.median(r[0] for r in runs):6.0f} MiB/s  "
               f"CPU {statistics.median(r[1] for r in runs):5.2f} s")  # fmt: skip
