@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +15,8 @@ from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports.api import FAILED_STATES, ReportStatus, report_summary
 
 _COMPLETE = ReportStatus.COMPLETE.value
+#: Shared by every trigger created without hook parameters (never modified).
+_NO_PARAMS: dict[str, Any] = {}
 #: Polls wake on a grid of this many seconds (at most a tenth of the interval), see _on_grid.
 WAKE_GRID_SECONDS = 0.1
 
@@ -77,7 +80,7 @@ class CourseReportTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.end_time = end_time
         self.timeout = timeout
-        self.hook_params = dict(hook_params or {})
+        self.hook_params = dict(hook_params) if hook_params else _NO_PARAMS
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -90,56 +93,54 @@ class CourseReportTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "timeout": self.timeout,
-                "hook_params": self.hook_params,
+                "hook_params": dict(self.hook_params),
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+        from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
+
+        # While it waits, a trigger holds its ids, its request, a lease on the loop's shared client
+        # and what it last logged, in this one frame: the hook is needed only to read the
+        # connection, the decoded report only until it is checked, and one logger serves every
+        # trigger (the triggerer routes each line to its task's log through context variables).
         try:
-            event = await self._wait()
+            log = type(self).logger()
+            settings = await CanvasHook(self.canvas_conn_id, **self.hook_params).asettings()
+            pooled = async_clients.acquire(settings)
+            try:
+                transport = AsyncTransport(pooled, pooled.settings, log)
+                del settings
+                request = api.get_course_report(self.course_id, self.report_type, self.report_id)
+                last_seen: tuple[Any, Any] | None = None
+                while True:
+                    event, last_seen = self._check(await transport.call(request), last_seen, log)
+                    if event is not None:
+                        break
+                    remaining = None if self.end_time is None else self.end_time - time.time()
+                    # Jitter keeps triggers deferred together from polling in lockstep forever.
+                    interval = self.poll_interval * random.uniform(0.9, 1.1)
+                    delay = interval if remaining is None else max(0.0, min(interval, remaining))
+                    await asyncio.sleep(_on_grid(delay, self.poll_interval))
+            finally:
+                await async_clients.release(pooled)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             event = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
         yield TriggerEvent(event)
 
-    async def _wait(self) -> dict[str, Any]:
-        from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-        from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
-
-        # While it waits, a trigger holds its ids, its request, a lease on the loop's shared client
-        # and what it last logged: the hook is needed only to read the connection, the decoded
-        # report only until it is checked, and one logger serves every trigger (the triggerer
-        # routes each line to its task's log through context variables).
-        log = type(self).logger()
-        settings = await CanvasHook(self.canvas_conn_id, **self.hook_params).asettings()
-        pooled = async_clients.acquire(settings)
-        try:
-            transport = AsyncTransport(pooled, pooled.settings, log)
-            del settings
-            request = api.get_course_report(self.course_id, self.report_type, self.report_id)
-            last_seen: tuple[Any, Any] | None = None
-            while True:
-                event, last_seen = self._check(await transport.call(request), last_seen, log)
-                if event is not None:
-                    return event
-                remaining = None if self.end_time is None else self.end_time - time.time()
-                # Jitter keeps triggers deferred together from polling in lockstep forever.
-                interval = self.poll_interval * random.uniform(0.9, 1.1)
-                delay = interval if remaining is None else max(0.0, min(interval, remaining))
-                await asyncio.sleep(_on_grid(delay, self.poll_interval))
-        finally:
-            await async_clients.release(pooled)
-
     def _check(
         self, report: dict[str, Any], last_seen: tuple[Any, Any] | None, log: Any
     ) -> tuple[dict[str, Any] | None, tuple[Any, Any]]:
         """The event this answer ends the wait with (or None), and what to compare the next one to."""
-        seen = (report.get("status"), report.get("progress"))
+        status = report.get("status")
+        # Interned, so that thousands of waiting triggers share one "running".
+        seen = (sys.intern(status) if isinstance(status, str) else status, report.get("progress"))
         # One triggerer may run thousands of these: log changes, not every poll.
         if seen != last_seen:
             reports.log_status(log, self.course_id, report)
-        status = seen[0]
         if status == _COMPLETE:
             return {"status": "success", "report": report_summary(report)}, seen
         if status in FAILED_STATES:
