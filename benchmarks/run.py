@@ -354,7 +354,7 @@ def add_trigger_rows(table: Table, s: Scenario) -> None:
         result["lag_p99_ms"] < LAG_P99_TARGET_MS if lag_target else None,
         digits=1,
     )
-    table.add(f"{name} polls/s (offered {offered:,g})", result["polls_per_s"], peer_value("polls_per_s"), digits=1)
+    table.add(f"{name} polls/s (offered {offered:,.0f})", result["polls_per_s"], peer_value("polls_per_s"), digits=1)
     rss_ours, rss_peer = result["rss_kib_per_trigger"], peer_value("rss_kib_per_trigger")
     table.add(
         f"{name} peak RSS KiB/trigger",
