@@ -180,6 +180,9 @@ def describe_failure(exc: BaseException, url: str, settings: CanvasSettings) -> 
                 True,
             )
         return f"timed out after {limit} connecting to {where} (connect timeout)", True
+    if {"ClientConnectorError", "NewConnectionError"} & names:  # no connection: nothing was sent
+        detail = next((str(e) for e in reversed(chain) if isinstance(e, OSError)), type(chain[-1]).__name__)
+        return f"could not connect to {where}: {detail}", True
     if {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError", "ServerTimeoutError"} & names or any(
         isinstance(e, TimeoutError) for e in chain
     ):
