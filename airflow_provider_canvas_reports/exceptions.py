@@ -59,6 +59,16 @@ class CanvasServerError(CanvasError):
     retryable = True
 
 
+class CanvasNoReportError(CanvasServerError):
+    """
+    Canvas's generic HTTP 500 where the answer may simply be "nothing to show": current Canvas fails
+    this way on the last-report lookup when the caller has no report of that type. Not retried:
+    the hook checks once more and then reads it as "no report".
+    """
+
+    retryable = False
+
+
 class CanvasTransportError(CanvasError):
     """No usable answer: connection refused or reset, timeout, or a body cut short."""
 

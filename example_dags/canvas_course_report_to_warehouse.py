@@ -33,9 +33,27 @@ DEFAULT_COURSES = [{"course_id": 101, "section_ids": [1]}, {"course_id": 102, "s
 
 @task
 def courses_to_land() -> list[dict[str, Any]]:
-    """The courses (and sections) to report on, from the ``canvas_courses`` Variable."""
+    """
+    The courses (and sections) to report on, from the ``canvas_courses`` Variable. Every course must
+    name its sections or enrollments: checked here, before any report starts.
+    """
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    from airflow_provider_canvas_reports.api import report_parameters
+
     # The default is passed by position: Airflow 3 names it ``default``, Airflow 2.11 ``default_var``.
-    return Variable.get("canvas_courses", DEFAULT_COURSES, deserialize_json=True)
+    courses = Variable.get("canvas_courses", DEFAULT_COURSES, deserialize_json=True)
+    for course in courses:
+        try:
+            report_parameters("course_pace_docx", parameters_for(course))
+        except ValueError as exc:
+            raise AirflowFailException(f"canvas_courses entry {course!r}: {exc}") from exc
+    return courses
+
+
+def parameters_for(course: dict[str, Any]) -> dict[str, Any]:
+    """The report parameters of one ``canvas_courses`` entry."""
+    return {key: course[key] for key in ("section_ids", "enrollment_ids") if course.get(key)}
 
 
 def run_date(ds: str | None, dag_run: Any) -> str:
@@ -114,7 +132,7 @@ def course_id_of(course: dict[str, Any]) -> int | str:
 
 @task
 def parameters_of(course: dict[str, Any]) -> dict[str, Any]:
-    return {key: course[key] for key in ("section_ids", "enrollment_ids") if course.get(key)}
+    return parameters_for(course)
 
 
 with DAG(

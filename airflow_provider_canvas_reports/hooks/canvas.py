@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_canvas_reports import api
+from airflow_provider_canvas_reports.exceptions import CanvasNoReportError
 from airflow_provider_canvas_reports.settings import CanvasSettings, build_settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 
     from airflow_provider_canvas_reports.download import DownloadResult
     from airflow_provider_canvas_reports.transports import AsyncTransport, SyncTransport
+
+
+#: A "no report" 500 is checked once more before it is believed (the second check is the last).
+_NO_REPORT_CHECKS = (1, 2)
 
 
 class CanvasHook(BaseHook):
@@ -147,12 +152,23 @@ class CanvasHook(BaseHook):
     def get_course_report(
         self, course_id: int | str, report_type: str, report_id: int | str
     ) -> dict[str, Any]:
-        """Return the report ``report_id`` (status, progress, and once complete its file)."""
+        """Return the report ``report_id`` (its status, and once complete its file)."""
         return self.run(api.get_course_report(course_id, report_type, report_id))
 
     def get_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
-        """Return this token's most recent report of this type for the course, or ``None``."""
-        return self.run(api.get_last_course_report(course_id, report_type))
+        """
+        Return this token's most recent report of this type for the course, or ``None``.
+
+        With no report, older Canvas answers ``{}`` and current Canvas its generic HTTP 500; the
+        500 is checked once more (it could be a passing fault) and then read as ``None``.
+        """
+        request = api.get_last_course_report(course_id, report_type)
+        for check in _NO_REPORT_CHECKS:
+            try:
+                return self.run(request)
+            except CanvasNoReportError:
+                self._log_no_report(course_id, report_type, check)
+        return None
 
     async def astart_course_report(
         self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
@@ -168,7 +184,24 @@ class CanvasHook(BaseHook):
 
     async def aget_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
         """Async :meth:`get_last_course_report`."""
-        return await self.arun(api.get_last_course_report(course_id, report_type))
+        request = api.get_last_course_report(course_id, report_type)
+        for check in _NO_REPORT_CHECKS:
+            try:
+                return await self.arun(request)
+            except CanvasNoReportError:
+                self._log_no_report(course_id, report_type, check)
+        return None
+
+    def _log_no_report(self, course_id: object, report_type: str, check: int) -> None:
+        if check < len(_NO_REPORT_CHECKS):
+            self.log.info(
+                "Canvas answered its generic HTTP 500 for the last %s report of course %s, which is how "
+                "it says there is none; checking once more",
+                report_type,
+                course_id,
+            )
+        else:
+            self.log.info("Canvas course %s has no %s report from this token", course_id, report_type)
 
     def download_report_file(
         self,

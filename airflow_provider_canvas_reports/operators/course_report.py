@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSen
 
 from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports.api import ACTIVE_STATES, ReportStatus
+from airflow_provider_canvas_reports.exceptions import CanvasAuthError, CanvasError, CanvasNotFoundError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.links import CanvasCourseLink
 from airflow_provider_canvas_reports.tasks import defer_until_finished, validated_ids
@@ -20,6 +22,48 @@ if TYPE_CHECKING:
 
 #: task_state_store key that keeps the started report id across retries (Airflow 3.3+).
 REPORT_ID_STATE_KEY = "canvas_report_id"
+
+
+#: How many times a start is sent in one try when Canvas may not have received it.
+START_ATTEMPTS = 3
+#: How far Canvas's clock may be behind ours when telling whether a report is this start's.
+START_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _parse_time(value: object) -> datetime | None:
+    """Canvas's ISO 8601 timestamps (``2013-12-02T00:03:21-06:00``, or ``Z``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _clear_generation(context: Context, task: BaseOperator) -> int | None:
+    """
+    Which clearing of the task this try belongs to: Airflow raises ``max_tries`` by the task's
+    retries each time a task is cleared, so ``max_tries - retries`` stays the same across retries
+    and changes when a user clears the task.
+    """
+    max_tries = getattr(context.get("ti"), "max_tries", None)
+    return max_tries - (task.retries or 0) if isinstance(max_tries, int) else None
+
+
+def _is_retry(context: Context, generation: int | None) -> bool:
+    """Whether this is not the first try since the task was scheduled or last cleared."""
+    try_number = getattr(context.get("ti"), "try_number", 1) or 1
+    return try_number > (generation or 0) + 1
+
+
+def _remember(context: Context, task: BaseOperator, report_id: int) -> None:
+    """Keep the started report in the task's state store (Airflow 3.3+) for a retry to reattach."""
+    state = context.get("task_state_store")
+    if state is not None:
+        state.set(
+            REPORT_ID_STATE_KEY, {"report_id": report_id, "generation": _clear_generation(context, task)}
+        )
 
 
 def same_parameters(report: Mapping[str, Any], parameters: Mapping[str, Any] | None) -> bool:
@@ -102,11 +146,8 @@ class StartCourseReportOperator(BaseOperator):
         )
         report = self._report_to_reattach(context, course_id, report_type)
         if report is None:
-            report = self.hook.start_course_report(course_id, report_type, self.parameters)
-            self.log.info("Started Canvas %s for course %s", reports.describe(report), course_id)
-            state = context.get("task_state_store")
-            if state is not None:
-                state.set(REPORT_ID_STATE_KEY, report["id"])
+            report = self._start(course_id, report_type)
+            _remember(context, self, int(report["id"]))
         report_id = int(report["id"])
         if not self.wait_for_completion:
             return report_id
@@ -117,14 +158,91 @@ class StartCourseReportOperator(BaseOperator):
             defer_until_finished(self, course_id, report_type, report_id, self.poll_interval, self.timeout)
         return self._wait_blocking(course_id, report_type, report_id)
 
+    def _start(self, course_id: Any, report_type: str) -> dict[str, Any]:
+        """
+        Start the report, settling within this try a start whose answer was lost.
+
+        After a 5xx, a reset or a read timeout the POST may or may not have reached Canvas. The
+        token's last report of this type is then checked: one created since the first attempt
+        began (allowing for clock skew) with exactly these sections and enrollments is the one
+        this start made, and is adopted; otherwise the start is sent again, at most
+        :data:`START_ATTEMPTS` times in all.
+        """
+        began = datetime.now(timezone.utc)
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                report = self.hook.start_course_report(course_id, report_type, self.parameters)
+            except CanvasError as exc:
+                if not (exc.retryable and exc.maybe_processed) or attempt == START_ATTEMPTS:
+                    raise
+                self.log.warning(
+                    "Starting the %s report for course %s may or may not have reached Canvas (%s); "
+                    "looking for the report it may have made",
+                    report_type,
+                    course_id,
+                    exc,
+                )
+                made = self._report_made_since(course_id, report_type, began - START_CLOCK_SKEW)
+                if made is not None:
+                    self.log.info(
+                        "Canvas made %s before the answer was lost; using it", reports.describe(made)
+                    )
+                    return made
+                pause = min(
+                    self.hook.settings.retry_backoff_seconds * 2 ** (attempt - 1),
+                    self.hook.settings.retry_backoff_max_seconds,
+                )
+                self.log.info(
+                    "Canvas made no report; starting again in %.1f s (attempt %d of %d)",
+                    pause,
+                    attempt + 1,
+                    START_ATTEMPTS,
+                )
+                time.sleep(pause)
+                continue
+            self.log.info(
+                "Started Canvas %s report %s for course %s (%s)",
+                report_type,
+                report.get("id"),
+                course_id,
+                report.get("status"),
+            )
+            return report
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _report_made_since(self, course_id: Any, report_type: str, since: datetime) -> dict[str, Any] | None:
+        last = self.hook.get_last_course_report(course_id, report_type)
+        if last is None or not same_parameters(last, self.parameters):
+            return None
+        created = _parse_time(last.get("created_at"))
+        return last if created is not None and created >= since else None
+
     def _report_to_reattach(
         self, context: Context, course_id: Any, report_type: str
     ) -> dict[str, Any] | None:
         """The report an earlier try of this task started, if it can still serve; else ``None``."""
+        generation = _clear_generation(context, self)
         state = context.get("task_state_store")
         stored = state.get(REPORT_ID_STATE_KEY) if state is not None else None
-        if isinstance(stored, (int, str)) and stored:
-            report = self.hook.get_course_report(course_id, report_type, stored)
+        stored_id = stored.get("report_id") if isinstance(stored, dict) else None
+        if isinstance(stored, dict) and isinstance(stored_id, int):
+            if stored.get("generation") != generation:
+                self.log.info(
+                    "Report %s was started before this task was cleared; starting a fresh one",
+                    stored["report_id"],
+                )
+                return None
+            try:
+                report = self.hook.get_course_report(course_id, report_type, stored_id)
+            except (CanvasNotFoundError, CanvasAuthError) as exc:
+                self.log.warning(
+                    "The report an earlier try started (%s) can no longer be read (HTTP %s: %s); "
+                    "starting a new one",
+                    stored["report_id"],
+                    exc.status_code,
+                    exc.canvas_message,
+                )
+                return None
             if not ReportStatus.is_failure(report.get("status")):
                 self.log.info("Reattaching to Canvas %s, started by an earlier try", reports.describe(report))
                 return report
@@ -132,9 +250,7 @@ class StartCourseReportOperator(BaseOperator):
                 "The report an earlier try started (%s) failed; starting a new one", reports.describe(report)
             )
             return None
-        ti = context.get("ti")
-        is_retry = ti is not None and getattr(ti, "try_number", 1) > 1
-        if not (is_retry or self.reattach_running_report):
+        if not (_is_retry(context, generation) or self.reattach_running_report):
             return None
         last = self.hook.get_last_course_report(course_id, report_type)
         if last and last.get("status") in ACTIVE_STATES and same_parameters(last, self.parameters):
