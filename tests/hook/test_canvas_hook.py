@@ -19,7 +19,7 @@ from airflow_provider_canvas_reports.exceptions import (
     CanvasUnexpectedResponseError,
 )
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-from airflow_provider_canvas_reports.testing import Fault
+from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.helpers import TOKEN, connection_uri_json
 
 SECTIONS = {"section_ids": [11, 12]}
@@ -35,7 +35,7 @@ def test_start_course_report_posts_parameters_as_canvas_expects(emulator):
     report = CanvasHook().start_course_report(101, "course_pace_docx", SECTIONS)
 
     assert report["status"] in ("created", "running")
-    assert report["parameters"] == {"section_ids": ["11", "12"]}
+    assert report["parameters"] == {"section_ids": [11, 12]}  # JSON values keep their type
     (post,) = api_requests(emulator, "POST")
     assert post.path == "/api/v1/courses/101/reports/course_pace_docx"
     assert json.loads(post.body) == {"parameters": {"section_ids": [11, 12]}}
@@ -56,6 +56,7 @@ def test_get_course_report_follows_a_report_to_complete(emulator):
 
 
 def test_get_last_course_report_is_none_when_canvas_answers_empty_object(emulator):
+    emulator.set_behaviour(555, ReportBehaviour(last_without_report="empty"))
     assert CanvasHook().get_last_course_report(555, "course_pace_docx") is None
 
 
@@ -247,7 +248,7 @@ def test_hook_slows_down_when_rate_limit_runs_low(emulator, capfd):
     emulator.set_rate_limit_remaining(TOKEN, 20.0)
     hook = CanvasHook(settings_overrides={"rate_limit_max_pause_seconds": 0.5})
     started = time.monotonic()
-    hook.get_last_course_report(101, "course_pace_docx")
+    hook.run(SELF)
     assert time.monotonic() - started >= 0.3
     assert "rate limit is running low" in capfd.readouterr().out
 

@@ -46,9 +46,10 @@ def test_an_ambiguous_start_is_settled_in_one_try_with_exactly_one_report(emulat
 
 
 def test_reattaching_never_adopts_a_report_for_other_sections(emulator):
-    emulator.set_behaviour(241, ReportBehaviour(hold=True))
+    # The other report stays running; this run's own report must not queue behind it.
+    emulator.set_behaviour(241, ReportBehaviour(hold=True, sequential=False))
     other = CanvasHook().start_course_report(241, "course_pace_docx", {"section_ids": [1, 2, 3]})
-    emulator.set_behaviour(241, ReportBehaviour(running_seconds=0.2))
+    emulator.set_behaviour(241, ReportBehaviour(running_seconds=0.2, sequential=False))
 
     result = run_dag(scenarios.reattach_running)
 
@@ -102,11 +103,13 @@ def test_every_start_sends_a_parameters_key(emulator):
     assert json.loads(post.body) == {"parameters": {"enrollment_ids": [7]}}
 
 
-def test_last_report_on_a_fresh_course_is_none_in_at_most_two_requests(emulator, caplog):
-    with caplog.at_level("INFO"):
-        assert CanvasHook().get_last_course_report(245, "course_pace_docx") is None
+def test_last_report_on_a_fresh_course_is_none_in_at_most_two_requests(emulator, capfd):
+    assert CanvasHook().get_last_course_report(245, "course_pace_docx") is None
     assert [r.status for r in requests_to(emulator, 245)] == [500, 500]
-    assert "checking once more" in caplog.text
+    logged = capfd.readouterr().out
+    assert "checking once more" in logged
+    assert "has no course_pace_docx report" in logged
+    assert "retrying" not in logged
 
 
 def test_last_report_answered_as_an_empty_object_is_none_in_one_request(emulator):

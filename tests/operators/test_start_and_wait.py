@@ -133,7 +133,7 @@ def test_templated_ids_come_from_params_and_xcom(emulator):
     assert emulator.post_count(212) == 0
     summary = result.xcom("wait")
     assert summary["course_id"] == 213
-    assert summary["parameters"] == {"section_ids": ["5", "6", "7"]}
+    assert summary["parameters"] == {"section_ids": [5, 6, 7]}
 
 
 @pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store arrived in Airflow 3.3")
