@@ -17,7 +17,7 @@ COMPAT_PINS ?=
 # tests/system starts real Airflow 3 processes; the unit, dag.test() and emulator suites run on 2.11.
 COMPAT_PYTEST_ARGS ?= --ignore=tests/system
 
-.PHONY: install test lint typecheck unit pytest test-compat demo clean system-deps
+.PHONY: install test lint typecheck unit pytest test-compat demo clean system-deps dist
 
 install: $(STAMP)
 
@@ -28,8 +28,8 @@ $(STAMP): pyproject.toml Makefile
 	touch $@
 
 lint: install
-	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests example_dags
-	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests example_dags
+	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests
+	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -49,11 +49,17 @@ test-compat:
 	$(MAKE) pytest VENV=$(COMPAT_VENV) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION) \
 		PINS='$(COMPAT_PINS)' PYTEST_ARGS='$(COMPAT_PYTEST_ARGS)'
 
+# The sdist, the wheel built from it, and their metadata checked (what PyPI would refuse).
+dist: install
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+
 demo: install
-	$(PY) -m airflow_provider_canvas_reports.demo --dags-folder example_dags --workdir .demo
+	$(PY) -m airflow_provider_canvas_reports.demo --workdir .demo
 
 clean:
-	rm -rf $(VENV) .venv-* .demo
+	rm -rf $(VENV) .venv-* .demo dist build
 
 # Benchmarks against same-run peers (HttpSensorTrigger, curl, airflow.sdk, requests); table + benchmarks/results.json.
 # BENCH_ARGS=--quick for a smoke run.
