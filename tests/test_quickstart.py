@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import ReportBehaviour
+from tests.dags import canvas_scenarios as scenarios
 from tests.helpers import run_dag
 
 ROOT = Path(__file__).parent.parent
@@ -82,3 +84,22 @@ def test_rerunning_the_same_date_replaces_that_dates_file(emulator, landing):
     path = landed_file(landing)  # ...and its file took the place of the first one
     assert hashlib.sha256(path.read_bytes()).hexdigest() == emulator.file_sha256(second_report)
     assert second.xcom("land")["sha256"] == emulator.file_sha256(second_report)
+
+
+def test_a_download_over_an_existing_file_replaces_it_whole(emulator, tmp_path):
+    emulator.set_behaviour(238, ReportBehaviour(created_seconds=0, running_seconds=0))
+    hook = CanvasHook()
+    report = hook.start_course_report(238, "course_pace_docx", {"section_ids": [1]})
+    target = (
+        tmp_path / hook.get_course_report(238, "course_pace_docx", report["id"])["attachment"]["display_name"]
+    )
+    target.write_bytes(b"what an earlier run wrote")
+
+    result = run_dag(
+        scenarios.download_only,
+        run_conf={"course_id": 238, "report_id": report["id"], "destination": f"{tmp_path}/"},
+    )
+
+    assert result.state == "success", result.task_states
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == emulator.file_sha256(report["id"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temporary part left
