@@ -1,12 +1,13 @@
 """
 The provider end to end on the embedded default: the bundled Canvas emulator, local files, SQLite.
 
-``python -m airflow_provider_canvas_reports.demo --dags-folder example_dags`` (what ``make demo``
-runs) makes a private AIRFLOW_HOME under ``--workdir``, starts the emulator on loopback, points
+``python -m airflow_provider_canvas_reports.demo`` (what ``make demo`` runs; it needs the
+``examples`` extra) makes a private AIRFLOW_HOME under ``--workdir`` (``.demo``, replaced on every
+run), starts the emulator on loopback, points
 ``canvas_default`` at it, makes one hook round trip, then runs the example DAG
 ``canvas_course_report_to_warehouse`` with ``dag.test()`` (the sensors defer, and their triggers
 poll the emulator) and prints the files that landed and the manifest rows. It stops the emulator
-it started.
+it started. The example DAGs come from the installed package unless ``--dags-folder`` names others.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 COURSES = [{"course_id": 101, "section_ids": [1]}, {"course_id": 102, "section_ids": [1, 2, 3]}]
+#: The example DAGs shipped in the package.
+EXAMPLE_DAGS = Path(__file__).parent / "example_dags"
 
 
 def _configure(workdir: Path, dags_folder: Path) -> dict[str, Path]:
@@ -116,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--dags-folder", type=Path, default=Path("example_dags"))
-    parser.add_argument("--workdir", type=Path, default=Path(".demo"))
+    parser.add_argument(
+        "--dags-folder", type=Path, default=EXAMPLE_DAGS, help="the example DAGs (default: the packaged ones)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(".demo"), help="scratch folder, replaced on every run"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     paths = _configure(args.workdir.absolute(), args.dags_folder.absolute())

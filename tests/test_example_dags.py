@@ -15,7 +15,7 @@ import pytest
 from airflow_provider_canvas_reports.testing import ReportBehaviour
 from tests.helpers import run_dag
 
-EXAMPLE_DAGS = Path(__file__).parent.parent / "example_dags"
+EXAMPLE_DAGS = Path(__file__).parent.parent / "airflow_provider_canvas_reports" / "example_dags"
 
 
 def load_dagbag():

@@ -288,6 +288,13 @@ class DownloadCourseReportOperator(BaseOperator):
     the file is written under a temporary name and moved into place only when complete, so a
     failed download leaves nothing at the destination.
 
+    Re-running a logical date (a backfill, a cleared task, a retry) replaces the file that date
+    wrote: with ``overwrite=True`` (the default) the new file is moved over the old one only once
+    it is complete, so readers see either the old file or the new one, never a partial one. Put
+    the date in the destination (``.../{{ ds }}/``) so each date owns its file; a file at the same
+    path from another date would be replaced too. Other files in a destination folder are left
+    alone. With ``overwrite=False`` an existing file fails the task before anything is downloaded.
+
     :param course_id: the Canvas course id, or an alternate form. (templated)
     :param report_id: the report, e.g. ``{{ ti.xcom_pull(task_ids='start') }}``. (templated)
     :param destination: a local path or an ObjectStoragePath URI (``file://``, ``s3://``, ...); one
@@ -295,8 +302,9 @@ class DownloadCourseReportOperator(BaseOperator):
         safe for a path) is used. (templated)
     :param report_type: the report type. (templated)
     :param canvas_conn_id: the ``canvas`` connection. (templated)
-    :param overwrite: replace an existing file; when ``False`` an existing file fails the task
-        before anything is downloaded.
+    :param overwrite: replace an existing file at the destination, atomically (the default, so
+        that re-running a date works); when ``False`` an existing file fails the task before
+        anything is downloaded, and nothing changes.
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook`.
     :return: ``{"uri", "filename", "size", "sha256", "content_type", "report_id", "course_id",
         "report_type"}``
@@ -319,7 +327,7 @@ class DownloadCourseReportOperator(BaseOperator):
         destination: str,
         report_type: str = "course_pace_docx",
         canvas_conn_id: str = CanvasHook.default_conn_name,
-        overwrite: bool = False,
+        overwrite: bool = True,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -358,9 +366,14 @@ class DownloadCourseReportOperator(BaseOperator):
             destination = Destination(self.destination, safe_filename(name))
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
-        if not self.overwrite and destination.exists():
-            raise AirflowFailException(
-                f"{destination.uri} already exists and overwrite=False; nothing changed"
+        if destination.exists():
+            if not self.overwrite:
+                raise AirflowFailException(
+                    f"{destination.uri} already exists and overwrite=False; nothing changed. Set "
+                    "overwrite=True to replace it, or put the date in the destination ({{ ds }})"
+                )
+            self.log.info(
+                "%s exists (an earlier run): it is replaced once the new file is complete", destination.uri
             )
         size = attachment.get("size")
         self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, destination.uri)
