@@ -156,7 +156,7 @@ def iter_course_paces(
             if _is_docx(archive):
                 _check_parts(archive, name, max_document_bytes)
                 stream.seek(0)
-                yield parse_course_pace(stream, os.path.basename(name) or name)
+                yield parse_course_pace(stream, os.path.basename(name) or name, label=name)
                 return
             members = [info for info in archive.infolist() if _is_document_member(info)]
             if not members:
@@ -175,38 +175,42 @@ def iter_course_paces(
                         raise ValueError(f"{label}: not a Word document")
                     _check_parts(inner, label, max_document_bytes)
                 member.seek(0)
-                yield parse_course_pace(member, info.filename)
+                yield parse_course_pace(member, info.filename, label=label)
 
 
-def parse_course_pace(docx_file: IO[bytes], source_name: str) -> CoursePace:
+def parse_course_pace(docx_file: IO[bytes], source_name: str, *, label: str | None = None) -> CoursePace:
     """
     Parse one course pace ``.docx``.
 
     :param docx_file: a seekable binary file object holding the ``.docx``.
     :param source_name: the name the pace is known by (stored in :attr:`CoursePace.source_name`).
+    :param label: how errors name the document (default: ``source_name``).
     :raises ValueError: the document is not a course pace.
     """
     import docx
+
+    label = label or source_name
 
     try:
         document = docx.Document(docx_file)
         blocks = list(document.iter_inner_content())
     except Exception as exc:  # python-docx/lxml raise many kinds on malformed packages
-        raise ValueError(f"{source_name}: not a readable Word document ({exc})") from exc
+        raise ValueError(f"{label}: not a readable Word document ({exc})") from exc
     try:
-        return _Reader(source_name).read(blocks)
+        return _Reader(source_name, label).read(blocks)
     except ValueError:
         raise
     except Exception as exc:  # defensive: a shape we did not foresee must still name the source
-        raise ValueError(f"{source_name}: not a course pace document ({type(exc).__name__}: {exc})") from exc
+        raise ValueError(f"{label}: not a course pace document ({type(exc).__name__}: {exc})") from exc
 
 
 # --------------------------------------------------------------------------------------- reading
 class _Reader:
     """Turns a document's blocks (paragraphs and tables, in order) into a :class:`CoursePace`."""
 
-    def __init__(self, source_name: str) -> None:
+    def __init__(self, source_name: str, label: str) -> None:
         self.source_name = source_name
+        self.label = label
         self.lines: list[str] = []
         self.items: list[PaceItem] = []
         self.blackouts: list[BlackoutDate] = []
@@ -215,7 +219,7 @@ class _Reader:
         self.pace_tables = 0
 
     def fail(self, why: str) -> ValueError:
-        return ValueError(f"{self.source_name}: {why}")
+        return ValueError(f"{self.label}: {why}")
 
     def read(self, blocks: Sequence[object]) -> CoursePace:
         from docx.table import Table
@@ -452,11 +456,17 @@ def _seekable(stream: IO[bytes]) -> bool:
 
 def _zip(stream: IO[bytes], name: str) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(stream)
+        archive = zipfile.ZipFile(stream)
     except zipfile.BadZipFile as exc:
         raise ValueError(f"{name}: not a ZIP archive: neither a .docx nor a course_pace.zip ({exc})") from exc
     except (OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise ValueError(f"{name}: a broken ZIP archive ({exc})") from exc
+    # zipfile accepts bytes before the first member (self-extracting archives). A truncated
+    # course_pace.zip can look like that: its last, stored .docx then passes for the whole file.
+    if archive.filelist and min(info.header_offset for info in archive.filelist) != 0:
+        archive.close()
+        raise ValueError(f"{name}: a broken or truncated ZIP archive (data before its first member)")
+    return archive
 
 
 def _is_docx(archive: zipfile.ZipFile) -> bool:

@@ -61,7 +61,8 @@ class PlannedItem:
             return "View"
         if self.kind == "other" or self.points is None:
             return "[x] Points"
-        return f"{self.points:g} {'Point' if self.points == 1 else 'Points'}"
+        number = int(self.points) if float(self.points).is_integer() else self.points
+        return f"{number} {'Point' if self.points == 1 else 'Points'}"
 
     @property
     def expected_points(self) -> float | None:
