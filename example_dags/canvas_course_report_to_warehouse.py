@@ -96,9 +96,7 @@ with DAG(
         )
         load = CoursePaceToSqlOperator(
             task_id="load",
-            uri=download.output["uri"],
-            course_id=course_id,
-            report_id=start.output,
+            uri=download.output,  # the landed file's uri, course id and report id
             conn_id=WAREHOUSE_CONN_ID,
             items_table=ITEMS_TABLE,
             plan_table=PLAN_TABLE,

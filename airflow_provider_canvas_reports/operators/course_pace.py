@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -90,10 +90,13 @@ class CoursePaceToSqlOperator(BaseOperator):
     database error) leaves the previous slice as it was. Documents are read one at a time and rows
     inserted in batches, so memory stays flat in the number of documents.
 
-    :param uri: the landed file: the ``uri`` that :class:`~.course_report.DownloadCourseReportOperator`
-        returns (a local path, ``file://`` or any ObjectStoragePath URI). (templated)
-    :param course_id: the course the report belongs to, stored on every row. (templated)
-    :param report_id: the report the file came from, stored on every row. (templated)
+    :param uri: the landed file (a local path, ``file://`` or any ObjectStoragePath URI), or what
+        :class:`~.course_report.DownloadCourseReportOperator` returns (``download.output``: its
+        ``uri``, ``course_id`` and ``report_id`` are used). (templated)
+    :param course_id: the course the report belongs to, stored on every row; default: the
+        download's. (templated)
+    :param report_id: the report the file came from, stored on every row; default: the
+        download's. (templated)
     :param conn_id: the SQL connection (any common-sql ``DbApiHook``). (templated)
     :param items_table: table of paced items, ``table`` or ``schema.table``. (templated)
     :param plan_table: table of pace documents, ``table`` or ``schema.table``. (templated)
@@ -119,10 +122,10 @@ class CoursePaceToSqlOperator(BaseOperator):
     def __init__(
         self,
         *,
-        uri: str,
-        course_id: int | str,
-        report_id: int | str,
+        uri: str | Mapping[str, Any],
         conn_id: str,
+        course_id: int | str | None = None,
+        report_id: int | str | None = None,
         items_table: str = "canvas_course_pace_items",
         plan_table: str = "canvas_course_paces",
         logical_date: str | None = None,
@@ -156,9 +159,11 @@ class CoursePaceToSqlOperator(BaseOperator):
             plan_table = validated_table(self.plan_table, "plan_table")
             if items_table.lower() == plan_table.lower():
                 raise ValueError(f"items_table and plan_table must differ, both are {items_table!r}")
+            self._take_download_result()
             course_id, report_id = self._ids()
-            if not isinstance(self.uri, str) or not self.uri.strip():
-                raise ValueError(f"uri must be the landed file's path or URI, not {self.uri!r}")
+            uri = self.uri
+            if not isinstance(uri, str) or not uri.strip():
+                raise ValueError(f"uri must be the landed file's path or URI, not {uri!r}")
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
         logical_date = self._logical_date(context)
@@ -170,14 +175,14 @@ class CoursePaceToSqlOperator(BaseOperator):
         key = {"course_id": course_id, "report_id": report_id, "logical_date": logical_date}
         self.log.info(
             "Loading %s into %s and %s for course %s, logical date %s",
-            self.uri,
+            uri,
             items_table,
             plan_table,
             course_id,
             logical_date,
         )
         try:
-            with self._opened() as source:
+            with _opened(uri) as source:
                 counts = self._replace_slice(hook, source, items_table, plan_table, key)
         except ValueError as exc:  # an unreadable report: no retry can fix the file
             raise AirflowFailException(
@@ -192,6 +197,17 @@ class CoursePaceToSqlOperator(BaseOperator):
         }
 
     # ------------------------------------------------------------------------------- internals
+    def _take_download_result(self) -> None:
+        """Use a download's result (``{"uri", "course_id", "report_id", ...}``) given as ``uri``."""
+        if not isinstance(self.uri, Mapping):
+            return
+        landed = self.uri
+        if self.course_id is None:
+            self.course_id = landed.get("course_id")
+        if self.report_id is None:
+            self.report_id = landed.get("report_id")
+        self.uri = landed.get("uri")  # type: ignore[assignment]
+
     def _ids(self) -> tuple[str, int]:
         course_id = str(self.course_id).strip() if isinstance(self.course_id, int | str) else ""
         if not course_id or isinstance(self.course_id, bool):
@@ -214,23 +230,6 @@ class CoursePaceToSqlOperator(BaseOperator):
         if when is None:
             raise AirflowFailException("this run has no logical date: pass logical_date")
         return when.isoformat()
-
-    @contextmanager
-    def _opened(self) -> Iterator[Any]:
-        """A binary file object over the landed file (local, or through ObjectStoragePath)."""
-        from urllib.parse import urlsplit
-        from urllib.request import url2pathname
-
-        parts = urlsplit(self.uri)
-        if parts.scheme in ("", "file") or len(parts.scheme) == 1:
-            path = url2pathname(parts.path) if parts.scheme == "file" else self.uri
-            with open(path, "rb") as handle:
-                yield handle
-            return
-        from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-        with ObjectStoragePath(self.uri).open("rb") as handle:
-            yield handle
 
     def _replace_slice(
         self, hook: DbApiHook, source: Any, items_table: str, plan_table: str, key: dict[str, Any]
@@ -279,6 +278,24 @@ class CoursePaceToSqlOperator(BaseOperator):
         finally:
             conn.close()
         return documents, items
+
+
+@contextmanager
+def _opened(uri: str) -> Iterator[Any]:
+    """A binary file object over the landed file (local, or through ObjectStoragePath)."""
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    parts = urlsplit(uri)
+    if parts.scheme in ("", "file") or len(parts.scheme) == 1:
+        path = url2pathname(parts.path) if parts.scheme == "file" else uri
+        with open(path, "rb") as handle:
+            yield handle
+        return
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    with ObjectStoragePath(uri).open("rb") as handle:
+        yield handle
 
 
 def _insert_sql(table: str, columns: Sequence[tuple[str, str]], mark: str) -> str:
