@@ -37,6 +37,10 @@ class EmulatorControl:
         """``{"post_count", "post_counts", "request_count", "requests", "connections", "reports"}``."""
         return dict(self._call("GET", "stats"))
 
+    def urls(self) -> dict[str, str]:
+        """``{"base_url", "storage_url", "files_url"}`` of the emulator's three servers."""
+        return dict(self._call("GET", "urls"))
+
     def post_count(self, course_id: int | None = None) -> int:
         """POSTs that created a report, for one course or in total."""
         stats = self.stats()
