@@ -1,7 +1,7 @@
 """
 Section 5: reading course pace reports and loading them into SQLite.
 
-A ``course_pace.zip`` of ``documents`` section paces × ``items`` items each, written by the
+A ``course_pace.zip`` of ``documents`` section paces by ``items`` items each, written by the
 emulator's generator, is
 
 * parsed with :func:`iter_course_paces` (items per second; best of ``rounds``, CPU and wall), and
