@@ -240,15 +240,18 @@ class _Reader:
     def _table(self, table: Table) -> None:
         rows = [[[p.text for p in cell.paragraphs] for cell in row.cells] for row in table.rows]
         texts = [[_cell_text(cell) for cell in row] for row in rows]
-        if texts and all(_is_plan_row(row) for row in texts if any(row)) and any(any(r) for r in texts):
-            self.pace_tables += 1
-            for row in texts:
-                self._plan_row(row)
+        plan_rows = [row for row in texts if _is_plan_row(row)]
+        for row in plan_rows:  # blackout and skipped-days rows, wherever they are
+            self._plan_row(row)
+        self.pace_tables += bool(plan_rows)
+        if plan_rows and len(plan_rows) == sum(1 for row in texts if any(row)):
             return
         item_rows = [index for index, row in enumerate(texts) if _item_shape(row) is not None]
         first = texts[0] if texts else []
-        if not item_rows and not _is_module_header(first):
-            self._add_lines([text for row in texts for text in _distinct(row)])
+        # A module table without items still has its name across the first row of its 4 columns.
+        if not item_rows and not (_is_module_header(first) and len(first) >= 4):
+            if not plan_rows:
+                self._add_lines([text for row in texts for text in _distinct(row)])
             return
         self.pace_tables += 1
         self.modules += 1

@@ -253,3 +253,20 @@ def test_member_names_never_touch_the_file_system(tmp_path, monkeypatch):
     assert [p.source_name for p in paces] == names
     assert os.listdir(tmp_path) == []
     assert not os.path.exists(tmp_path.parent.parent / "escape_Section_Pace.docx")
+
+
+def test_a_layout_table_is_not_a_module_and_blackout_rows_are_found_in_any_table():
+    plan = default_plan(4)
+    body = pace_document(plan, PlannedSection(1, "S")).body
+    layout = "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Prepared by Canvas</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"
+    first_table = body.index("<w:tbl>")
+    last_table = body.rindex("<w:tbl>")
+    last_rows = body[last_table:].removeprefix("<w:tbl>").split("<w:tr>", 1)[1].removesuffix("</w:tbl>")
+    # The blackout and skipped-days rows moved into the last module's table; a layout table added.
+    merged = body[:first_table] + layout + body[first_table:last_table].removesuffix("<w:p/>")
+    merged = merged.removesuffix("</w:tbl>") + "<w:tr>" + last_rows + "</w:tbl>"
+
+    [pace] = read_course_paces(docx_bytes(PaceDocument("S_Section_Pace", merged)))
+
+    assert_pace_matches(pace, plan)
+    assert [p.module_position for p in pace.items][-1] == 4
