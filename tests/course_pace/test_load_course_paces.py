@@ -235,3 +235,30 @@ def test_a_bad_table_name_is_refused_when_the_dag_is_defined(name):
         CoursePaceToSqlOperator(
             task_id="load", uri="/tmp/x.zip", course_id=1, report_id=1, conn_id="c", items_table=name
         )
+
+
+def test_a_report_in_object_storage_loads_like_a_local_one(tmp_path, monkeypatch):
+    """Any ObjectStoragePath URI works; fsspec's in-memory filesystem stands in for s3:// here."""
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    try:
+        from airflow.sdk.io.store import attach
+    except ImportError:  # Airflow 2
+        from airflow.io.store import attach
+    attach(protocol="memory", alias="memory", fs=MemoryFileSystem())
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PACE_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "w.db")})
+    )
+    landed = ObjectStoragePath("memory://landing/course_501/course_pace.zip")
+    landed.parent.mkdir(parents=True, exist_ok=True)
+    landed.write_bytes(report_bytes(PLAN, sections=[1, 2], students=[7]))
+
+    result = run_dag(
+        _dag(),
+        logical_date=DAY,
+        run_conf={"uri": str(landed), "course_id": 501, "report_id": 9001, "conn_id": "pace_warehouse"},
+    )
+
+    assert result.state == "success", result.task_states
+    assert [_bools(r, 13) for r in item_rows()] == expected_item_rows(PLAN, DOCUMENTS)
