@@ -6,8 +6,9 @@ The provider end to end on the embedded default: the bundled Canvas emulator, lo
 run), starts the emulator on loopback, points
 ``canvas_default`` at it, makes one hook round trip, then runs the example DAG
 ``canvas_course_report_to_warehouse`` with ``dag.test()`` (the sensors defer, and their triggers
-poll the emulator) and prints the files that landed and the manifest rows. It stops the emulator
-it started. The example DAGs come from the installed package unless ``--dags-folder`` names others.
+poll the emulator) and prints the files that landed and a few of the course pace rows the DAG
+loaded into SQLite. It stops the emulator it started. The example DAGs come from the installed
+package unless ``--dags-folder`` names others.
 """
 
 from __future__ import annotations
@@ -104,14 +105,24 @@ def _print_landed(landing: Path, warehouse: Path) -> None:
     for path in sorted(p for p in landing.rglob("*") if p.is_file()):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         print(f"    {path.relative_to(landing)}  {path.stat().st_size:>9} bytes  sha256 {digest[:16]}…")
-    _say(f"manifest rows in {warehouse} (table canvas_report_manifest):")
     with sqlite3.connect(warehouse) as db:
-        rows = db.execute(
-            "SELECT logical_date, course_id, report_id, filename, size, substr(sha256, 1, 16), landed_at "
-            "FROM canvas_report_manifest ORDER BY course_id, filename"
+        plans = db.execute(
+            "SELECT course_id, report_id, source_name, context_type, students, start_date, end_date, "
+            "item_count, skipped_days FROM canvas_course_paces ORDER BY course_id, source_name"
         ).fetchall()
-    print("    logical_date | course | report | filename | size | sha256 | landed_at")
-    for row in rows:
+        items = db.execute(
+            "SELECT course_id, context_name, module, title, points, duration_days, due_date, published "
+            "FROM canvas_course_pace_items "
+            "ORDER BY course_id, source_name, module_position, item_position LIMIT 8"
+        ).fetchall()
+        total = db.execute("SELECT COUNT(*) FROM canvas_course_pace_items").fetchone()[0]
+    _say(f"pace documents in {warehouse} (table canvas_course_paces):")
+    print("    course | report | document | context | students | start | end | items | skipped")
+    for row in plans:
+        print("    " + " | ".join(str(v) for v in row))
+    _say(f"first pace items of {total} (table canvas_course_pace_items):")
+    print("    course | context | module | title | points | days | due | published")
+    for row in items:
         print("    " + " | ".join(str(v) for v in row))
 
 
