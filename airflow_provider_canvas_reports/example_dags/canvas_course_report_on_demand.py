@@ -46,7 +46,6 @@ with DAG(
             title="Section ids",
             description="One section gives a .docx, several a .zip. Leave empty to use enrollments.",
         ),
-
         "enrollment_ids": Param(
             [],
             type="array",
