@@ -133,3 +133,10 @@ class CanvasDownloadError(CanvasError):
     """The report file could not be downloaded completely."""
 
     retryable = True
+
+
+class CanvasConnectionConfigError(ValueError, AirflowFailException):
+    """
+    The ``canvas`` connection cannot be used as it is (no host, no token, plain ``http://`` off
+    loopback, an extra that is not a number...): the task fails at once, since no retry can fix it.
+    """

@@ -75,3 +75,26 @@ def test_server_errors_still_get_airflow_retries(emulator):
     assert result.state == "failed"
     assert result.task_tries["start"] == 3  # the first try and both retries
     assert emulator.post_count(COURSE) == 0
+
+
+@pytest.mark.parametrize(
+    ("connection", "what_to_fix"),
+    [
+        ({"conn_type": "canvas", "host": "https://canvas.example.edu"}, "has no access token"),
+        ({"conn_type": "canvas", "password": "t"}, "has no host"),
+        ({"conn_type": "canvas", "host": "http://canvas.example.edu", "password": "t"}, "Refusing plain"),
+    ],
+    ids=["no-token", "no-host", "plain-http"],
+)
+def test_an_unusable_connection_fails_on_the_first_try(emulator, monkeypatch, capfd, connection, what_to_fix):
+    import json
+
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_BROKEN", json.dumps(connection))
+    result = run(conn_id="canvas_broken")
+
+    assert result.task_tries["start"] == 1
+    assert result.task_states["start"] == "failed"
+    assert emulator.requests == []
+    out = capfd.readouterr().out
+    assert "Connection 'canvas_broken'" in out
+    assert what_to_fix in out

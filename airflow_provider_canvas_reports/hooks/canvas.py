@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_canvas_reports import api
-from airflow_provider_canvas_reports.exceptions import CanvasNoReportError
+from airflow_provider_canvas_reports.exceptions import CanvasConnectionConfigError, CanvasNoReportError
 from airflow_provider_canvas_reports.settings import CanvasSettings, build_settings
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class CanvasHook(BaseHook):
     def settings(self) -> CanvasSettings:
         """The settings from the connection (looked up once, synchronously)."""
         conn = self.get_connection(self.canvas_conn_id)
-        settings = build_settings(conn.host, conn.password, conn.extra_dejson, self._overrides)
+        settings = self._build_settings(conn.host, conn.password, conn.extra_dejson)
         _mask(settings.token)
         return settings
 
@@ -90,8 +90,16 @@ class CanvasHook(BaseHook):
 
             conn = await get_async_connection(self.canvas_conn_id, hook=type(self))
             extras = await get_async_extra_dejson(conn)
-            self._async_settings = build_settings(conn.host, conn.password, extras, self._overrides)
+            self._async_settings = self._build_settings(conn.host, conn.password, extras)
         return self._async_settings
+
+    def _build_settings(
+        self, host: str | None, token: str | None, extras: Mapping[str, Any]
+    ) -> CanvasSettings:
+        try:
+            return build_settings(host, token, extras, self._overrides)
+        except ValueError as exc:
+            raise CanvasConnectionConfigError(f"Connection {self.canvas_conn_id!r}: {exc}") from None
 
     @cached_property
     def transport(self) -> SyncTransport:

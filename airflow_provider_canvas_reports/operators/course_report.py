@@ -79,15 +79,26 @@ class StartCourseReportOperator(BaseOperator):
     Start a Canvas course report and return its id (or, when waiting, its finished metadata).
 
     Canvas makes a new report on every start, so this operator takes care not to start one twice:
-    the report id is kept in the task's state store (Airflow 3.3+) and, on a retry (or always, with
-    ``reattach_running_report``), the course's latest report of this type is reused when it is
-    still running with the same parameters. Canvas has no way to cancel a course report, so
-    ``on_kill`` has nothing to abort: a killed task leaves the report running, and the retry
-    reattaches to it.
+
+    * A start whose answer is lost (a 5xx, a reset or a read timeout after the request was sent)
+      is settled within the same try: the token's last report of this type is adopted if it was
+      created since the start began (allowing 5 minutes of clock skew) for exactly these
+      ``section_ids`` and ``enrollment_ids``; otherwise the start is sent again, at most 3 times.
+    * The report id is kept in the task's state store (Airflow 3.3+), and a retry reattaches to it
+      unless it failed, or now answers 403/404 (the token changed, or the report was deleted): then
+      a new report is started, and the log says why.
+    * Clearing the task starts a fresh report: a report stored before the clear is not reused.
+    * On a retry (or always, with ``reattach_running_report``), the course's latest report of this
+      type is also reused while it is still running for exactly the same sections and enrollments.
+
+    ``course_pace_docx`` needs a non-empty ``section_ids`` or ``enrollment_ids``; without, the task
+    fails before any request. Canvas has no way to cancel a course report, so ``on_kill`` has
+    nothing to abort: a killed task leaves the report running, and the retry reattaches to it.
 
     :param course_id: the Canvas course id, or an alternate form such as ``sis_course_id:X``. (templated)
     :param report_type: the report type; ``course_pace_docx`` is the one Canvas offers. (templated)
-    :param parameters: report parameters, e.g. ``{"section_ids": [1, 2]}``. (templated)
+    :param parameters: report parameters: ``{"section_ids": [1, 2]}`` and/or
+        ``{"enrollment_ids": [...]}``, the keys Canvas reads. (templated)
     :param canvas_conn_id: the ``canvas`` connection. (templated)
     :param wait_for_completion: wait until the report is complete and return its metadata.
     :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
