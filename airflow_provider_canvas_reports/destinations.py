@@ -14,11 +14,11 @@ in, a bucket exists), and written so that a failure leaves nothing behind:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -148,7 +148,7 @@ class LandingFile:
     def exists(self) -> bool:
         return self.local.exists() if self.local else bool(self.remote.exists())
 
-    @contextmanager
+    @contextlib.contextmanager
     def atomic_writer(self, overwrite: bool, size_hint: int | None = None) -> Iterator[Any]:
         """
         Yield a binary file that can restart from zero (``seek(0)`` + ``truncate()``); on a clean
@@ -184,7 +184,7 @@ class LandingFile:
         finally:
             part.unlink(missing_ok=True)
 
-    @contextmanager
+    @contextlib.contextmanager
     def _upload(self, overwrite: bool, size_hint: int | None) -> Iterator[StoreUpload]:
         part_size = MIN_PART_SIZE
         if size_hint and size_hint > MIN_PART_SIZE * MAX_PARTS:
@@ -272,6 +272,8 @@ class StoreUpload:
         """Leave nothing: abort the multipart upload (or remove what a plain store wrote)."""
         if self.transactional:
             self._handle.discard()
+            with contextlib.suppress(AttributeError):  # nothing left to flush: closing must not upload
+                self._handle.closed = True
             return
         self._handle.close()
         if self.fs.exists(self.path):

@@ -9,7 +9,9 @@ from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import ReportBehaviour
 
 
-def finished_report(emulator: Any, course_id: int, sections: tuple[int, ...] = (1,), **behaviour: Any) -> dict:
+def finished_report(
+    emulator: Any, course_id: int, sections: tuple[int, ...] = (1,), **behaviour: Any
+) -> dict:
     """Start a report for ``course_id`` and wait (bounded) until the emulator says it is complete."""
     emulator.set_behaviour(course_id, ReportBehaviour(running_seconds=0, created_seconds=0, **behaviour))
     hook = CanvasHook()

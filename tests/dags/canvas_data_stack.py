@@ -39,6 +39,11 @@ def download(**kwargs) -> DownloadCourseReportOperator:
 with DAG("stack_download_retried", schedule=None, start_date=START, catchup=False, params=PARAMS) as retried:
     download(retries=2, retry_delay=datetime.timedelta(seconds=0))
 
+with DAG(
+    "stack_download_s3", schedule=None, start_date=START, catchup=False, params=PARAMS
+) as download_only_s3:
+    download(hook_params={"retry_limit": 3})
+
 with DAG("stack_asset_producer", schedule=None, start_date=START, catchup=False, params=PARAMS) as producer:
     download(outlets=[COURSE_PACE])
 
