@@ -12,7 +12,10 @@ import hashlib
 from airflow.providers.common.compat.assets import Asset, AssetAlias
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
-from airflow_provider_canvas_reports.operators.course_report import DownloadCourseReportOperator
+from airflow_provider_canvas_reports.operators.course_report import (
+    DownloadCourseReportOperator,
+    StartCourseReportOperator,
+)
 
 START = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 #: What the producer lands: one logical asset, whatever the file is called on a given day.
@@ -65,3 +68,22 @@ with DAG("stack_asset_consumer", schedule=[COURSE_PACE], start_date=START, catch
         return {**extra, "read_sha256": hashlib.sha256(data).hexdigest()}
 
     read_landed_file()
+
+with DAG(
+    "stack_start_and_land", schedule=None, start_date=START, catchup=False, params=PARAMS
+) as start_and_land:
+    started = StartCourseReportOperator(
+        task_id="start",
+        course_id="{{ params.course_id }}",
+        parameters={"section_ids": [1, 2]},
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=0.1,
+    )
+    landed = DownloadCourseReportOperator(
+        task_id="download",
+        course_id="{{ params.course_id }}",
+        report_id="{{ ti.xcom_pull(task_ids='start')['id'] }}",
+        destination="{{ params.destination }}",
+    )
+    started >> landed

@@ -1,0 +1,119 @@
+"""
+OpenLineage: what a real ``dag.test()`` run emits for the operators (with the openlineage provider
+installed), dataset naming per the OpenLineage spec, and the provider without OpenLineage at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from airflow_provider_canvas_reports.lineage import canvas_report_name, file_name
+from tests.landing_helpers import download_conf, finished_report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_child(dag: str, run_conf: dict, *args: str) -> dict:
+    """``python -m tests.lineage.ol_run``: one DAG run in a fresh process; its JSON report."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.lineage.ol_run", dag, json.dumps(run_conf), *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def task_events(path: Path, event_type: str = "COMPLETE") -> dict[str, dict]:
+    """The task-level events of one type, by task id (the DAG's own events have no ``.`` in the name)."""
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {
+        e["job"]["name"].split(".", 1)[1]: e
+        for e in events
+        if e["eventType"] == event_type and "." in e["job"]["name"]
+    }
+
+
+def names(datasets: list[dict]) -> list[tuple[str, str]]:
+    return [(d["namespace"], d["name"]) for d in datasets]
+
+
+def test_start_and_download_emit_the_report_as_input_and_the_landed_file_as_output(emulator, tmp_path):
+    events = tmp_path / "openlineage.jsonl"
+    canvas = f"http://{urlsplit(emulator.base_url).netloc}"
+
+    run = run_child(
+        "tests.dags.canvas_data_stack:start_and_land",
+        {"course_id": 261, "destination": f"{tmp_path}/landing/"},
+        "--events",
+        str(events),
+    )
+
+    assert run["state"] == "success", run
+    complete = task_events(events)
+    report = (canvas, "/courses/261/reports/course_pace_docx")
+    assert names(complete["start"]["inputs"]) == [report]
+    assert complete["start"]["outputs"] == []
+    assert names(complete["download"]["inputs"]) == [report]
+    landed = run["xcom"]["download"]
+    assert names(complete["download"]["outputs"]) == [("file", f"{tmp_path}/landing/course_pace.zip")]
+    statistics = complete["download"]["outputs"][0]["outputFacets"]["outputStatistics"]
+    assert (statistics["size"], statistics["fileCount"]) == (landed["size"], 1)
+
+
+def test_the_provider_imports_and_runs_without_openlineage(emulator, tmp_path):
+    report = finished_report(emulator, 262, sections=(1, 2))
+
+    run = run_child(
+        "tests.dags.canvas_data_stack:retried",
+        download_conf(262, report, f"{tmp_path}/"),
+        "--without-openlineage",
+    )
+
+    assert run["state"] == "success", run
+    assert run["xcom"]["download"]["sha256"] == emulator.file_sha256(report["id"])
+    assert run["openlineage_imported"] == []
+    assert run["operator_lineage"] == "None"
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("/data/canvas/course_pace.zip", ("file", "/data/canvas/course_pace.zip")),
+        ("file:///data/canvas/Section%201.docx", ("file", "/data/canvas/Section 1.docx")),
+        (
+            "s3://landing/canvas/2024-01-01/course_pace.zip",
+            ("s3://landing", "canvas/2024-01-01/course_pace.zip"),
+        ),
+        ("s3://aws_moto@landing/canvas/x.zip", ("s3://landing", "canvas/x.zip")),
+        ("gs://bucket/canvas/x.zip", ("gs://bucket", "canvas/x.zip")),
+        ("gcs://bucket/canvas/x.zip", ("gs://bucket", "canvas/x.zip")),
+        ("hdfs://namenode:8020/canvas/x.zip", ("hdfs://namenode:8020", "/canvas/x.zip")),
+    ],
+)
+def test_landed_files_are_named_per_the_openlineage_spec(uri, expected):
+    assert file_name(uri) == expected
+
+
+def test_canvas_reports_are_named_by_host_course_and_type():
+    assert canvas_report_name("https://school.instructure.com", 101, "course_pace_docx") == (
+        "https://school.instructure.com",
+        "/courses/101/reports/course_pace_docx",
+    )
+    assert canvas_report_name(
+        "https://school.instructure.com", "sis_course_id:MATH 101", "course_pace_docx"
+    ) == (
+        "https://school.instructure.com",
+        "/courses/sis_course_id:MATH%20101/reports/course_pace_docx",
+    )
