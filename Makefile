@@ -34,9 +34,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-# The UI test drives Debian's Chromium with Playwright (no browser download).
+# The UI test drives Debian's Chromium with Playwright (no browser download); warehouse tests
+# start Debian's PostgreSQL as a private cluster (tests/servers.py).
 system-deps:
 	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
 
 test: lint typecheck system-deps
 	$(PY) -m pytest -q -p no:cacheprovider

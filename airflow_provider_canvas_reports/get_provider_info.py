@@ -103,7 +103,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [
-            {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.operators.course_report"]}
+            {
+                "integration-name": "Canvas LMS",
+                "python-modules": [
+                    f"{_PACKAGE}.operators.course_report",
+                    f"{_PACKAGE}.operators.course_pace",
+                ],
+            }
         ],
         "sensors": [
             {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.sensors.course_report"]}

@@ -2,10 +2,13 @@
 Land Canvas course pace reports in a warehouse, every day.
 
 For each course (dynamic task mapping): start the report → wait for it in the triggerer → download
-it into a landing area named by course and logical date → unpack a ZIP → record one manifest row
-per file in a SQL table through common-sql. The manifest goes to the ``canvas_warehouse``
-connection: SQLite by default, or any DbApiHook connection (Postgres, Snowflake, ...) by changing
-``WAREHOUSE_CONN_ID``. Re-running a logical date replaces that date's rows instead of adding more.
+it into a landing area named by course and logical date → load its rows: one per paced item
+(``canvas_course_pace_items``: module, title, points, duration, due date, published) and one per
+section's or student's pace (``canvas_course_paces``: dates, students, blackout dates, skipped
+days), read straight from the ``.docx`` or ``course_pace.zip``. The rows go to the
+``canvas_warehouse`` connection: SQLite by default, or any common-sql connection (Postgres,
+Snowflake, ...) by changing ``WAREHOUSE_CONN_ID``. Re-running a logical date replaces that course
+and date's rows in one transaction instead of adding more.
 
 Set the Airflow Variable ``canvas_landing_root`` (a local path or an ObjectStoragePath URI) and
 ``canvas_courses`` (JSON: ``[{"course_id": 101, "section_ids": [1, 2]}, ...]``) to configure it.
@@ -14,12 +17,11 @@ Set the Airflow Variable ``canvas_landing_root`` (a local path or an ObjectStora
 from __future__ import annotations
 
 import datetime
-import hashlib
-import zipfile
 from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, Variable, task, task_group
 
+from airflow_provider_canvas_reports.operators.course_pace import CoursePaceToSqlOperator
 from airflow_provider_canvas_reports.operators.course_report import (
     DownloadCourseReportOperator,
     StartCourseReportOperator,
@@ -27,7 +29,8 @@ from airflow_provider_canvas_reports.operators.course_report import (
 from airflow_provider_canvas_reports.sensors.course_report import CourseReportSensor
 
 WAREHOUSE_CONN_ID = "canvas_warehouse"
-MANIFEST_TABLE = "canvas_report_manifest"
+ITEMS_TABLE = "canvas_course_pace_items"
+PLAN_TABLE = "canvas_course_paces"
 DEFAULT_COURSES = [{"course_id": 101, "section_ids": [1]}, {"course_id": 102, "section_ids": [1, 2, 3]}]
 
 
@@ -50,64 +53,6 @@ def landing_folder(course: dict[str, Any], ds: str | None = None, dag_run: Any =
 
 
 @task
-def record_manifest(
-    landed: dict[str, Any], ds: str | None = None, dag_run: Any = None
-) -> list[dict[str, Any]]:
-    """Unpack a ZIP next to itself and write one manifest row per file, replacing this date's rows."""
-    from airflow.providers.common.compat.sdk import ObjectStoragePath, timezone
-    from airflow.providers.common.sql.hooks.sql import DbApiHook
-
-    landed_at = timezone.utcnow().isoformat()
-    base = {
-        "logical_date": run_date(ds, dag_run),
-        "course_id": landed["course_id"],
-        "report_id": landed["report_id"],
-        "landed_at": landed_at,
-    }
-    path = ObjectStoragePath(landed["uri"])
-    rows = []
-    if landed["filename"].endswith(".zip"):
-        folder = path.parent / path.stem
-        folder.mkdir(parents=True, exist_ok=True)
-        with path.open("rb") as handle, zipfile.ZipFile(handle) as archive:
-            for member in archive.infolist():
-                if member.is_dir() or "/" in member.filename or member.filename.startswith("."):
-                    continue
-                data = archive.read(member)
-                (folder / member.filename).write_bytes(data)
-                rows.append(
-                    {
-                        **base,
-                        "filename": f"{path.stem}/{member.filename}",
-                        "size": len(data),
-                        "sha256": hashlib.sha256(data).hexdigest(),
-                    }
-                )
-    else:
-        rows.append(
-            {**base, "filename": landed["filename"], "size": landed["size"], "sha256": landed["sha256"]}
-        )
-
-    hook = DbApiHook.get_hook(WAREHOUSE_CONN_ID)
-    hook.run(
-        f"CREATE TABLE IF NOT EXISTS {MANIFEST_TABLE} (logical_date VARCHAR(32), course_id VARCHAR(64), "
-        "report_id BIGINT, filename VARCHAR(512), size BIGINT, sha256 CHAR(64), landed_at VARCHAR(40))"
-    )
-    hook.run(
-        f"DELETE FROM {MANIFEST_TABLE} "
-        f"WHERE logical_date = {hook.placeholder} AND course_id = {hook.placeholder}",
-        parameters=(run_date(ds, dag_run), str(landed["course_id"])),
-    )
-    fields = ["logical_date", "course_id", "report_id", "filename", "size", "sha256", "landed_at"]
-    hook.insert_rows(
-        MANIFEST_TABLE,
-        [[str(r[f]) if f == "course_id" else r[f] for f in fields] for r in rows],
-        target_fields=fields,
-    )
-    return rows
-
-
-@task
 def course_id_of(course: dict[str, Any]) -> int | str:
     return course["course_id"]
 
@@ -119,7 +64,7 @@ def parameters_of(course: dict[str, Any]) -> dict[str, Any]:
 
 with DAG(
     dag_id="canvas_course_report_to_warehouse",
-    description="Canvas course pace reports → landing area → manifest table",
+    description="Canvas course pace reports → landing area → pace rows in SQL tables",
     schedule="@daily",
     start_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
     catchup=False,
@@ -149,7 +94,13 @@ with DAG(
             destination=landing_folder(course),
             overwrite=True,
         )
-        start >> wait >> download
-        record_manifest(download.output)
+        load = CoursePaceToSqlOperator(
+            task_id="load",
+            uri=download.output,  # the landed file's uri, course id and report id
+            conn_id=WAREHOUSE_CONN_ID,
+            items_table=ITEMS_TABLE,
+            plan_table=PLAN_TABLE,
+        )
+        start >> wait >> download >> load
 
     land_course.expand(course=courses_to_land())
