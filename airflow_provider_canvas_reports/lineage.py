@@ -108,6 +108,16 @@ def table_datasets(hook: Any, tables: Iterable[str]) -> list[Any]:
     return datasets
 
 
+def available() -> bool:
+    """Whether the openlineage provider is installed (lineage methods return ``None`` without it)."""
+    from importlib.util import find_spec
+
+    try:
+        return find_spec("airflow.providers.openlineage") is not None
+    except ImportError:
+        return False
+
+
 def operator_lineage(inputs: Sequence[Any] = (), outputs: Sequence[Any] = ()) -> Any:
     """An ``OperatorLineage``, or ``None`` when the openlineage provider is not installed."""
     try:

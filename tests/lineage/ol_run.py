@@ -1,8 +1,8 @@
 """
-Run one test DAG with ``dag.test()`` in a fresh process and report what happened, as JSON.
+Run one test DAG with ``dag.test()`` in a fresh process and write what happened to ``--result``.
 
-    python -m tests.lineage.ol_run <module>:<dag> '<run_conf JSON>' --events <file>
-    python -m tests.lineage.ol_run <module>:<dag> '<run_conf JSON>' --without-openlineage
+    python -m tests.lineage.ol_run <module>:<dag> '<run_conf JSON>' --result <file> --events <file>
+    python -m tests.lineage.ol_run <module>:<dag> '<run_conf JSON>' --result <file> --without-openlineage
 
 ``--events``: OpenLineage on, with its file transport writing one event per line to ``<file>``.
 OpenLineage reads its configuration once per process, when Airflow loads its plugins, so the
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("dag")
     parser.add_argument("run_conf")
+    parser.add_argument("--result", required=True)
     parser.add_argument("--events")
     parser.add_argument("--without-openlineage", action="store_true")
     args = parser.parse_args(argv)
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         "openlineage_imported": sorted(m for m in sys.modules if m.startswith(BLOCKED)),
         "operator_lineage": repr(lineage.operator_lineage()),
     }
-    print("RESULT " + json.dumps(report, default=str))
+    with open(args.result, "w") as out:
+        json.dump(report, out, default=str)
     return 0
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,17 +23,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_child(dag: str, run_conf: dict, *args: str) -> dict:
     """``python -m tests.lineage.ol_run``: one DAG run in a fresh process; its JSON report."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.lineage.ol_run", dag, json.dumps(run_conf), *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert done.returncode == 0 and lines, done.stderr[-3000:]
-    return json.loads(lines[-1].removeprefix("RESULT "))
+    with tempfile.TemporaryDirectory(prefix="ol-run-") as folder:
+        result = Path(folder) / "result.json"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.lineage.ol_run",
+                dag,
+                json.dumps(run_conf),
+                "--result",
+                str(result),
+                *args,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0 and result.exists(), done.stderr[-3000:]
+        return json.loads(result.read_text())
 
 
 def task_events(path: Path, event_type: str = "COMPLETE") -> dict[str, dict]:
@@ -117,3 +128,45 @@ def test_canvas_reports_are_named_by_host_course_and_type():
         "https://school.instructure.com",
         "/courses/sis_course_id:MATH%20101/reports/course_pace_docx",
     )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def warehouse(request, tmp_path, monkeypatch) -> dict:
+    """A ``stack_warehouse`` connection: a SQLite file, or a fresh database on the PostgreSQL test server."""
+    if request.param == "sqlite":
+        path = tmp_path / "warehouse.db"
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_STACK_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(path)})
+        )
+        return {"namespace": f"sqlite://{path}", "prefix": ""}
+    server = request.getfixturevalue("postgres_server")
+    server.create_database("stack_lineage")
+    monkeypatch.setenv("AIRFLOW_CONN_STACK_WAREHOUSE", server.airflow_connection_uri("stack_lineage"))
+    return {"namespace": f"postgres://{server.host}:{server.port}", "prefix": "stack_lineage.public."}
+
+
+def test_the_pace_load_emits_the_file_as_input_and_the_tables_as_outputs(emulator, tmp_path, warehouse):
+    from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+
+    report = finished_report(emulator, 263, sections=(1, 2))
+    landed = tmp_path / "course_pace.zip"
+    with open(landed, "wb") as handle:
+        CanvasHook().download_report_file(report, handle)
+    events = tmp_path / "openlineage.jsonl"
+
+    run = run_child(
+        "tests.dags.canvas_pace_load:dag",
+        {"uri": landed.as_uri(), "course_id": 263, "report_id": report["id"], "conn_id": "stack_warehouse"},
+        "--events",
+        str(events),
+    )
+
+    assert run["state"] == "success", run
+    assert run["xcom"]["load"]["items"] > 0
+    load = task_events(events)["load"]
+    assert names(load["inputs"]) == [("file", str(landed))]
+    prefix = warehouse["prefix"]
+    assert names(load["outputs"]) == [
+        (warehouse["namespace"], f"{prefix}canvas_course_pace_items"),
+        (warehouse["namespace"], f"{prefix}canvas_course_paces"),
+    ]
