@@ -93,7 +93,7 @@ class Destination:
         if self.local is not None:
             self._check_local(self.local)
         elif self.remote.protocol in BUCKET_STORES:
-            bucket = getattr(self.remote, "bucket", "")
+            bucket = str(self.remote.path).lstrip("/").split("/", 1)[0]  # the store's own path: no conn_id@
             if bucket and not self.remote.fs.exists(bucket):
                 raise self.error(f"the bucket {bucket!r} does not exist (or these credentials cannot see it)")
 
