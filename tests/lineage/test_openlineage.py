@@ -170,3 +170,27 @@ def test_the_pace_load_emits_the_file_as_input_and_the_tables_as_outputs(emulato
         (warehouse["namespace"], f"{prefix}canvas_course_pace_items"),
         (warehouse["namespace"], f"{prefix}canvas_course_paces"),
     ]
+
+
+def test_the_lineage_methods_make_no_request(monkeypatch):
+    """The connection points at a closed port: any request from a lineage method would fail."""
+    from airflow_provider_canvas_reports.operators.course_report import (
+        DownloadCourseReportOperator,
+        StartCourseReportOperator,
+    )
+    from tests.helpers import connection_uri_json
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("http://127.0.0.1:9", retry_limit=1)
+    )
+    start = StartCourseReportOperator(task_id="start", course_id=101, parameters={"section_ids": [1]})
+    download = DownloadCourseReportOperator(task_id="download", course_id=101, report_id=7, destination="/x/")
+    download._landed = ("http://127.0.0.1:9", 101, "course_pace_docx", "s3://landing/canvas/x.zip", 42)
+
+    started, landed = (op.get_openlineage_facets_on_complete(None) for op in (start, download))
+
+    report = ("http://127.0.0.1:9", "/courses/101/reports/course_pace_docx")
+    assert [(d.namespace, d.name) for d in started.inputs] == [report]
+    assert [(d.namespace, d.name) for d in landed.inputs] == [report]
+    assert [(d.namespace, d.name) for d in landed.outputs] == [("s3://landing", "canvas/x.zip")]
+    assert landed.outputs[0].outputFacets["outputStatistics"].size == 42
