@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 import uuid
@@ -25,6 +26,8 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+log = logging.getLogger(__name__)
 
 #: Object stores whose first path segment is a bucket (or container) that must already exist.
 BUCKET_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
@@ -195,7 +198,12 @@ class LandingFile:
             yield upload
             upload.commit(before=lambda: self._check_overwrite(overwrite))
         except BaseException:
-            upload.abort()
+            try:
+                upload.abort()
+            except Exception:  # keep the original error; say what may be left behind
+                log.warning(
+                    "Could not abort the upload to %s; the store may keep its parts", self.uri, exc_info=True
+                )
             raise
 
     def _check_overwrite(self, overwrite: bool) -> None:
