@@ -18,7 +18,9 @@ import contextlib
 import io
 import logging
 import os
+import queue
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,6 +232,7 @@ class StoreUpload:
         self.part_size = part_size
         self._written = 0
         self._handle = self._open()
+        self._writer = _Writer(self._handle, depth=max(1, part_size >> 20))
 
     def _open(self) -> Any:
         # _open, not open: fsspec's open() also files a non-autocommit file in the filesystem's
@@ -246,12 +249,17 @@ class StoreUpload:
 
     def write(self, data: Any) -> int:
         size = len(data)
-        self._handle.write(data)
+        self._writer.write(data)
         self._written += size
         return size
 
     def tell(self) -> int:
         return self._written
+
+    def flush(self) -> None:
+        """Wait until everything written so far went to the store's file (its parts are uploaded)."""
+        self._writer.finish()
+        self._writer = _Writer(self._handle, depth=self._writer.depth)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if whence == io.SEEK_SET and offset == self._written:
@@ -260,6 +268,7 @@ class StoreUpload:
             raise io.UnsupportedOperation("an upload can only start over from the beginning")
         self.abort()
         self._handle = self._open()
+        self._writer = _Writer(self._handle, depth=self._writer.depth)
         self._written = 0
         return 0
 
@@ -270,6 +279,7 @@ class StoreUpload:
 
     def commit(self, before: Callable[[], None] | None = None) -> None:
         """Upload what is buffered, run ``before``, then make the object appear (plain stores: it is)."""
+        self._writer.finish()
         self._handle.close()
         if self.transactional:
             if before is not None:
@@ -278,6 +288,7 @@ class StoreUpload:
 
     def abort(self) -> None:
         """Leave nothing: abort the multipart upload (or remove what a plain store wrote)."""
+        self._writer.stop()
         if self.transactional:
             self._handle.discard()
             with contextlib.suppress(AttributeError):  # nothing left to flush: closing must not upload
@@ -286,3 +297,49 @@ class StoreUpload:
         self._handle.close()
         if self.fs.exists(self.path):
             self.fs.rm(self.path)
+
+
+class _Writer:
+    """
+    Writes to ``handle`` on a worker thread, up to ``depth`` chunks behind the caller, so that
+    uploading one part overlaps downloading the next (memory: ``depth`` chunks more).
+    An error in the worker is raised by the next :meth:`write` or by :meth:`finish`.
+    """
+
+    def __init__(self, handle: Any, depth: int):
+        self.handle = handle
+        self.depth = depth
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._dropping = False
+        self._thread = threading.Thread(target=self._run, name="canvas-report-upload", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None and not self._dropping:
+                try:
+                    self.handle.write(chunk)
+                except BaseException as exc:
+                    self._error = exc
+
+    def write(self, data: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(bytes(data))
+
+    def finish(self) -> None:
+        """Wait until everything written so far reached the handle."""
+        self._join()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """Drop what is still queued and end the worker."""
+        self._dropping = True
+        self._join()
+
+    def _join(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()

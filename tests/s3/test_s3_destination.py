@@ -67,6 +67,7 @@ def test_an_upload_is_invisible_until_committed_and_aborting_it_leaves_nothing(s
         with target.atomic_writer(overwrite=False) as upload:
             for _ in range(9):
                 upload.write(chunk)
+            upload.flush()
             assert uploads_in_progress(s3, bucket) == ["landing/report.zip"]  # a part is up
             assert keys(s3, bucket) == []  # but no object yet
             raise RuntimeError("the download broke")
