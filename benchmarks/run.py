@@ -18,6 +18,8 @@ Sections (each measurement in a fresh process; the emulator in its own process, 
 4. Call overhead: 1,000 ``CanvasHook.get_course_report`` vs a raw ``requests.Session`` loop.
 5. Course pace: parse throughput on a ZIP of 200 documents × 50 items, and its load into SQLite
    (:mod:`benchmarks.course_pace`; no peer).
+6. S3 landing: 1 GiB into ``moto`` (server mode) as the download operator writes it vs boto3's
+   s3transfer (see :mod:`benchmarks.s3_upload`).
 """
 
 from __future__ import annotations
@@ -494,7 +496,7 @@ def section_course_pace(quick: bool, table: Table) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small N, small file, few runs")
-    parser.add_argument("--only", default="1,2,3,4,5", help="sections to run, e.g. 1,4 (default: all)")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="sections to run, e.g. 1,4 (default: all)")
     parser.add_argument("--output", default=str(RESULTS), help="where to write the JSON results")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",")}
@@ -533,6 +535,10 @@ def main(argv: list[str] | None = None) -> int:
                 results["sections"]["call_overhead"] = section_calls(
                     emu, env, args.quick, table, probe_course, probe_report
                 )
+            if "6" in only:
+                from benchmarks import s3_upload
+
+                results["sections"]["s3_upload"] = s3_upload.section(emu, env, args.quick, table)
         if "3" in only:  # no emulator needed
             results["sections"]["parse_cost"] = section_parse(args.quick, table)
         if "5" in only:  # no emulator needed

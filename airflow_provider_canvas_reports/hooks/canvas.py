@@ -272,8 +272,7 @@ class CanvasHook(BaseHook):
 
         widgets: dict[str, Any] = {}
         for name, spec in CONN_FIELDS.items():
-            types = spec["schema"]["type"]
-            if "boolean" in types:
+            if "boolean" in spec["schema"]["type"]:
                 widgets[name] = BooleanField(lazy_gettext(spec["label"]), description=spec["description"])
             else:
                 widgets[name] = StringField(

@@ -279,6 +279,24 @@ class CoursePaceToSqlOperator(BaseOperator):
             conn.close()
         return documents, items
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the landed file in; the items and plan tables out, named as common-sql's
+        operators name them. Reads the connection's settings only: no query, no file read.
+        """
+        from airflow_provider_canvas_reports import lineage
+
+        if not lineage.available():
+            return None
+        from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+        uri = self.uri.get("uri") if isinstance(self.uri, Mapping) else self.uri  # execute took it already
+        hook = DbApiHook.get_hook(self.conn_id)
+        return lineage.operator_lineage(
+            inputs=[lineage.file_dataset(str(uri))],
+            outputs=lineage.table_datasets(hook, [self.items_table, self.plan_table]),
+        )
+
 
 @contextmanager
 def _opened(uri: str) -> Iterator[Any]:

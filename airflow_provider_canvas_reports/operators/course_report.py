@@ -288,6 +288,18 @@ class StartCourseReportOperator(BaseOperator):
         """Called when the trigger fires: validate its event and return the report summary."""
         return reports.summary_from_event(event, self.course_id, self.report_type)
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the Canvas course report as the input. Makes no call to Canvas: the Canvas URL
+        comes from the connection settings ``execute`` already read (read again, without a request,
+        when the task resumed after deferring).
+        """
+        from airflow_provider_canvas_reports.lineage import canvas_report_dataset, operator_lineage
+
+        course_id, report_type = validated_ids(self.course_id, self.report_type)
+        report = canvas_report_dataset(self.hook.settings.base_url, course_id, report_type)
+        return operator_lineage(inputs=[report])
+
 
 class DownloadCourseReportOperator(BaseOperator):
     """
@@ -295,9 +307,21 @@ class DownloadCourseReportOperator(BaseOperator):
 
     The report is fetched afresh (so no ``file_url`` travels through XCom), the redirect to
     storage is followed without ``Authorization``, and the file is streamed in chunks (memory stays
-    flat), hashed (sha256) and checked against the attachment's size. A cut transfer is retried;
-    the file is written under a temporary name and moved into place only when complete, so a
-    failed download leaves nothing at the destination.
+    flat), hashed (sha256) and checked against the attachment's size. A cut transfer is retried.
+    A local file is written under a temporary name and moved into place only when complete; in
+    object storage the file is uploaded straight to its key and made visible only when complete
+    (a multipart upload on S3, aborted on failure). A failed download leaves nothing at the
+    destination.
+
+    The destination is checked before anything is fetched: a folder that cannot be created or
+    written in, a file path that is an existing folder, or a bucket that does not exist fails the
+    task at once (no retry), naming the destination as given.
+
+    Assets: with ``outlets=[Asset(...)]`` the asset event carries ``extra`` = ``{"course_id",
+    "report_id", "report_type", "uri", "filename", "size", "sha256"}``; with an ``AssetAlias`` in
+    ``outlets``, an event for ``Asset(<the landed file's URI>)`` is added to the alias with that
+    extra (for URIs known only at run time, e.g. under ``{{ ds }}``). On Airflow 2.11 the same
+    works with ``Dataset`` and ``DatasetAlias``.
 
     Re-running a logical date (a backfill, a cleared task, a retry) replaces the file that date
     wrote: with ``overwrite=True`` (the default) the new file is moved over the old one only once
@@ -356,11 +380,16 @@ class DownloadCourseReportOperator(BaseOperator):
         return CanvasHook(self.canvas_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_canvas_reports.destinations import Destination, safe_filename
+        from airflow_provider_canvas_reports.destinations import Destination, DestinationError, safe_filename
         from airflow_provider_canvas_reports.download import ProgressLog
         from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasUnexpectedResponseError
 
         course_id, report_type, report_id = validated_ids(self.course_id, self.report_type, self.report_id)
+        try:
+            destination = Destination(self.destination)
+            destination.check()
+        except (ValueError, DestinationError) as exc:
+            raise AirflowFailException(str(exc)) from exc
         report = self.hook.get_course_report(course_id, report_type, report_id)
         if not reports.finished_summary(course_id, report_type, report):
             raise CanvasError(
@@ -373,29 +402,34 @@ class DownloadCourseReportOperator(BaseOperator):
                 f"Canvas {report_type} report {report_id} of course {course_id} is complete but has no file"
             )
         try:
-            name = attachment.get("display_name") or attachment.get("filename")
-            destination = Destination(self.destination, safe_filename(name))
+            target = destination.file(
+                safe_filename(attachment.get("display_name") or attachment.get("filename"))
+            )
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
-        if destination.exists():
+        if target.exists():
             if not self.overwrite:
                 raise AirflowFailException(
-                    f"{destination.uri} already exists and overwrite=False; nothing changed. Set "
+                    f"{target.uri} already exists and overwrite=False; nothing changed. Set "
                     "overwrite=True to replace it, or put the date in the destination ({{ ds }})"
                 )
             self.log.info(
-                "%s exists (an earlier run): it is replaced once the new file is complete", destination.uri
+                "%s exists (an earlier run): it is replaced once the new file is complete", target.uri
             )
         size = attachment.get("size")
-        self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, destination.uri)
-        progress = ProgressLog(self.log, size if isinstance(size, int) else None)
-        with destination.atomic_writer(self.overwrite) as handle:
-            result = self.hook.download_report_file(report, handle, on_progress=progress)
+        expected = size if isinstance(size, int) else None
+        self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, target.uri)
+        progress = ProgressLog(self.log, expected)
+        try:
+            with target.atomic_writer(self.overwrite, expected) as handle:
+                result = self.hook.download_report_file(report, handle, on_progress=progress)
+        except DestinationError as exc:
+            raise AirflowFailException(str(exc)) from exc
         progress(result.size, final=True)
-        self.log.info("Landed %s: %d bytes, sha256 %s", destination.uri, result.size, result.sha256)
-        return {
-            "uri": destination.uri,
-            "filename": destination.name,
+        self.log.info("Landed %s: %d bytes, sha256 %s", target.uri, result.size, result.sha256)
+        landed = {
+            "uri": target.uri,
+            "filename": target.name,
             "size": result.size,
             "sha256": result.sha256,
             "content_type": attachment.get("content-type") or result.content_type,
@@ -403,3 +437,43 @@ class DownloadCourseReportOperator(BaseOperator):
             "course_id": course_id,
             "report_type": report_type,
         }
+        self._landed = (self.hook.settings.base_url, course_id, report_type, target.plain_uri, result.size)
+        self._record_asset_events(context, landed, target.plain_uri)
+        return landed
+
+    def _record_asset_events(self, context: Context, landed: dict[str, Any], asset_uri: str) -> None:
+        """Attach what landed to the events of this task's asset outlets (asset aliases: add the file)."""
+        if not self.outlets:
+            return
+        from airflow.providers.common.compat.assets import Asset, AssetAlias
+
+        extra = {
+            key: landed[key]
+            for key in ("course_id", "report_id", "report_type", "uri", "filename", "size", "sha256")
+        }
+        outlet_events: Any = context["outlet_events"]
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                outlet_events[outlet].add(Asset(asset_uri), extra=extra)
+            elif isinstance(outlet, Asset):
+                outlet_events[outlet].extra.update(extra)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the Canvas course report in, the landed file out (with its size). Uses only
+        what ``execute`` kept: no call to Canvas or to the storage.
+        """
+        from airflow_provider_canvas_reports.lineage import (
+            canvas_report_dataset,
+            file_dataset,
+            operator_lineage,
+        )
+
+        landed = getattr(self, "_landed", None)
+        if landed is None:
+            return operator_lineage()
+        base_url, course_id, report_type, uri, size = landed
+        return operator_lineage(
+            inputs=[canvas_report_dataset(base_url, course_id, report_type)],
+            outputs=[file_dataset(uri, size)],
+        )
