@@ -340,7 +340,6 @@ _SUMMARY_KEYS = (
     "created_at",
     "started_at",
     "ended_at",
-    "progress",
 )
 
 

@@ -71,11 +71,7 @@ def _hook_round_trip() -> None:
     while report["status"] not in ("complete", "error"):
         time.sleep(0.5)
         report = hook.get_course_report(100, "course_pace_docx", report["id"])
-        progress = report.get("progress")
-        _say(
-            f"  report {report['id']}: {report['status']}"
-            + (f", {progress}%" if progress is not None else "")
-        )
+        _say(f"  report {report['id']}: {report['status']}")
     attachment = report.get("attachment") or {}
     _say(
         f"report {report['id']} {report['status']}: "
