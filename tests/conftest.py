@@ -24,7 +24,7 @@ _HOME = Path(tempfile.mkdtemp(prefix="canvas-provider-tests-"))
 _DAGS = _HOME / "dags"
 _DAGS.mkdir()
 (_DAGS / "scenarios").symlink_to(TESTS_DIR / "dags")
-(_DAGS / "examples").symlink_to(TESTS_DIR.parent / "example_dags")
+(_DAGS / "examples").symlink_to(TESTS_DIR.parent / "airflow_provider_canvas_reports" / "example_dags")
 os.environ.update(
     {
         "AIRFLOW_HOME": str(_HOME),
@@ -38,6 +38,7 @@ os.environ.update(
 
 from airflow_provider_canvas_reports.testing import CanvasEmulator  # noqa: E402
 from tests.helpers import TOKEN, connection_uri_json  # noqa: E402
+from tests.servers import PostgresServer  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -66,3 +67,13 @@ def emulator(_emulator_session, monkeypatch):
     _emulator_session.reset()
     monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(_emulator_session.base_url))
     return _emulator_session
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL cluster on loopback for the whole session (stopped by its pid)."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ Control requests need no token and are never recorded, throttled or faulted.
 | ``POST /__emulator__/faults`` | add a fault (JSON of :class:`Fault`) |
 | ``DELETE /__emulator__/faults`` | clear faults |
 | ``PUT /__emulator__/behaviour`` | ``{"course_id": null or int, ...ReportBehaviour fields}`` |
+| ``PUT /__emulator__/course_plan`` | ``{"course_id": int, "plan": CoursePlan.to_dict() or null}`` |
 | ``GET /__emulator__/reports/<id>`` | the report JSON (not counted as a read) |
 | ``POST /__emulator__/reports/<id>/finish`` | ``{"outcome": "complete"}`` |
 | ``POST /__emulator__/rate_limit`` | ``{"token": ..., "remaining": float}`` |
@@ -24,6 +25,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_canvas_reports.testing.models import Fault, ReportBehaviour
+from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan
 from airflow_provider_canvas_reports.testing.responses import json_response
 
 if TYPE_CHECKING:
@@ -63,6 +65,10 @@ def _dispatch(emu: EmulatorState, method: str, route: str, payload: Any) -> Resp
         values = dict(payload)
         course_id = values.pop("course_id", None)
         emu.set_behaviour(None if course_id is None else int(course_id), ReportBehaviour.from_dict(values))
+        return ok
+    if (method, route) == ("PUT", "course_plan"):
+        plan = payload.get("plan")
+        emu.set_course_plan(int(payload["course_id"]), None if plan is None else CoursePlan.from_dict(plan))
         return ok
     if route.startswith("reports/"):
         report_id, _, action = route[len("reports/") :].partition("/")

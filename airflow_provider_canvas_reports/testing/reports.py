@@ -18,7 +18,13 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
-from airflow_provider_canvas_reports.testing.files import PaceDocument, ReportFile, build_course_pace_file
+from airflow_provider_canvas_reports.testing.files import (
+    PaceDocument,
+    ReportFile,
+    build_course_pace_file,
+    pace_documents,
+)
+from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan, default_plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -109,6 +115,8 @@ class Report:
     behaviour: ReportBehaviour
     created: float
     previous: Report | None = None
+    #: What the report's documents say (captured when the report is created).
+    plan: CoursePlan | None = None
     forced_end: float | None = None
     forced_outcome: str | None = None
     attachment: Attachment | None = None
@@ -120,17 +128,13 @@ class Report:
 
     @cached_property
     def documents(self) -> list[PaceDocument]:
-        """The documents the report produces: one per section, then one per enrollment."""
-        context = [f"Course {self.course_id}", f"Report {self.id}", f"Generated {iso(self.created)}"]
-        docs = [
-            PaceDocument(f"Section {sid}_Section_Pace", (f"Course Pace: Section {sid}", *context))
-            for sid in _unique_ids(self.parameters.get("section_ids", []))
-        ]
-        docs += [
-            PaceDocument(f"Student {eid}'s_Pace", (f"Course Pace: Student {eid}", *context))
-            for eid in _unique_ids(self.parameters.get("enrollment_ids", []))
-        ]
-        return docs
+        """The documents the report produces: one per existing section, then one per enrollment."""
+        plan = self.plan if self.plan is not None else default_plan(self.course_id)
+        return pace_documents(
+            plan,
+            _unique_ids(self.parameters.get("section_ids", [])),
+            _unique_ids(self.parameters.get("enrollment_ids", [])),
+        )
 
     @property
     def outcome(self) -> str:

@@ -21,6 +21,7 @@ from airflow_provider_canvas_reports.testing.models import (
     ReportBehaviour,
     User,
 )
+from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan, default_plan
 from airflow_provider_canvas_reports.testing.reports import Attachment, Report
 from airflow_provider_canvas_reports.testing.throttle import LeakyBucketThrottle
 
@@ -98,6 +99,7 @@ class EmulatorState:
             self._removed_courses: set[int] = set()
             self._alternate_ids: dict[tuple[str, str], int] = {}
             self._behaviours: dict[int, ReportBehaviour] = {}
+            self._plans: dict[int, CoursePlan] = {}
             self._report_ids = itertools.count(1)
             self._attachment_ids = itertools.count(5001)
             self._error_report_ids = itertools.count(1_000_001)
@@ -206,6 +208,19 @@ class EmulatorState:
         """The behaviour a new report of ``course_id`` gets."""
         with self._lock:
             return self._behaviours.get(course_id, self.default_behaviour)
+
+    def set_course_plan(self, course_id: int, plan: CoursePlan | None) -> None:
+        """What the pace documents of reports of ``course_id`` started from now on hold (None: default)."""
+        with self._lock:
+            if plan is None:
+                self._plans.pop(course_id, None)
+            else:
+                self._plans[course_id] = plan
+
+    def course_plan(self, course_id: int) -> CoursePlan:
+        """The plan a new report of ``course_id`` gets (:func:`~.pace_plans.default_plan` unless set)."""
+        with self._lock:
+            return self._plans.get(course_id) or default_plan(course_id)
 
     def finish_report(self, report_id: int, outcome: str = "complete") -> None:
         """End a report now (for ``hold=True``): ``complete`` or ``error``."""
@@ -426,6 +441,7 @@ class EmulatorState:
                 behaviour=behaviour,
                 created=time.time(),
                 previous=previous,
+                plan=self.course_plan(course_id),
             )
             report.schedule()
             self._reports[report.id] = report
