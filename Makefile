@@ -21,7 +21,7 @@ COMPAT_PYTEST_ARGS ?= --ignore=tests/system
 MID_AIRFLOW_VERSION ?= 3.1.8
 MID_VENV ?= .venv-3.1
 # The declared floors: every direct dependency of the package and its test extra at the lowest
-# version pyproject.toml admits (uv's lowest-direct resolution), Airflow 2.11.0 included.
+# version pyproject.toml admits (uv's lowest-direct resolution), Airflow 2.11.1 included.
 FLOORS_VENV ?= .venv-floors
 # Those two runs skip what the 3.3 and 2.11 runs already prove of the built wheel.
 OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS) --ignore=tests/test_wheel_install.py
