@@ -55,9 +55,13 @@ async def serve_with_faults(
         response = action()
         if fault is not None and fault.kind == "delay_response_after_action":
             await asyncio.sleep(fault.delay)
-        if fault is not None and fault.kind == "truncate":
+        if fault is not None and fault.kind in ("truncate", "stall"):
             length = response.content_length
-            response.truncate_at = length // 2 if fault.truncate_at is None else fault.truncate_at
+            cut = length // 2 if fault.truncate_at is None else fault.truncate_at
+            if fault.kind == "truncate":
+                response.truncate_at = cut
+            else:
+                response.pause = (cut, fault.delay)
     if record is not None:
         record.status = response.status
     return response

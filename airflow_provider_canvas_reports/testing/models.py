@@ -23,6 +23,7 @@ FAULT_KINDS = frozenset(
         "reset",
         "slow",
         "truncate",
+        "stall",
         "delay_response_after_action",
     }
 )
@@ -79,8 +80,9 @@ class Fault:
     ``kind``: one of :data:`FAULT_KINDS`.
     ``count``: how many matching requests it hits (-1: forever).
     ``course_id``, ``method``, ``path_contains``, ``server``: filters (None matches anything).
-    ``delay``: seconds, for ``slow`` and ``delay_response_after_action``.
-    ``truncate_at``: bytes of body sent before closing, for ``truncate`` (default: half the body).
+    ``delay``: seconds, for ``slow``, ``stall`` and ``delay_response_after_action``.
+    ``truncate_at``: bytes of body sent before closing (``truncate``) or before pausing ``delay``
+    seconds and sending the rest (``stall``); default: half the body.
     """
 
     kind: str
