@@ -12,6 +12,8 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,6 +207,71 @@ def test_triggerer_killed_while_its_triggers_wait_is_replaced_by_the_other(
     for index, logs in fired.items():
         fired_by = {path.name.rsplit(".", 2)[-2] for path, n in logs.items() if n}
         assert fired_by == {str(survivor_job)}, (index, logs)
+
+
+def test_frozen_triggerer_thawed_after_its_triggers_moved_fires_nothing_twice(
+    cluster: CeleryCluster, cluster_emulator: EmulatorControl
+):
+    """
+    SIGSTOP the triggerer holding the most triggers (a frozen machine): it stops heartbeating and
+    the other adopts its triggers, which fire once the reports finish, and the run completes. Then
+    SIGCONT it: its trigger runner wakes up still running the old triggers, polls the finished
+    reports and may fire again before it learns they moved. Nothing reaches a task twice: no
+    retry, one POST and one download per report.
+    """
+    emulator = cluster_emulator
+    courses = list(range(651, 655))
+    for course_id in courses:
+        emulator.set_behaviour(course_id, hold=True)
+    run_id = cluster.trigger(DAG_ID, {"courses": courses, "label": "frozen"})
+    watch = cluster.watch(DAG_ID, run_id, timeout=300, until=all_deferred(len(courses)), interval=1)
+    reports = report_ids(cluster, run_id, len(courses))
+    wait_polled_after(emulator, courses, reports, [1] * len(courses), "every trigger to poll its report")
+    triggers = cluster.triggers_of(DAG_ID, run_id, "land.wait")
+    jobs = {job: name for name, job in cluster.triggerer_jobs.items()}
+    victim_job = collections.Counter(triggers.values()).most_common(1)[0][0]
+    assert victim_job in jobs, (triggers, jobs)
+    victim = jobs[victim_job]
+    survivor_job = next(job for job in jobs if job != victim_job)
+    moved = [index for index, job in triggers.items() if job == victim_job]
+
+    frozen = cluster.signal_tree(victim, signal.SIGSTOP)
+    try:
+        polls_at_freeze = status_polls(emulator, courses, reports)
+        wait_until(
+            lambda: set(cluster.triggers_of(DAG_ID, run_id, "land.wait").values()) == {survivor_job},
+            timeout=120,
+            what="the other triggerer to adopt the frozen one's triggers",
+        )
+        wait_polled_after(emulator, courses, reports, polls_at_freeze, "the survivor to poll every report")
+        for report_id in reports:
+            emulator.finish_report(report_id)
+        cluster.keep_watching(watch, timeout=300, interval=1)
+    finally:
+        for pid, started in frozen.items():
+            if not gone(pid, started):
+                os.kill(pid, signal.SIGCONT)
+
+    def heartbeat_after(moment: Any) -> Any:
+        rows = cluster.sql("SELECT latest_heartbeat FROM job WHERE id = %s", victim_job)
+        return rows[0][0] if rows[0][0] > moment else None
+
+    # Two heartbeats after the thaw: the triggerer went through its loop (syncing its triggers and
+    # handing in whatever they fired) at least once.
+    thawed_at = cluster.sql("SELECT now()")[0][0]
+    first = wait_until(lambda: heartbeat_after(thawed_at), timeout=60, what=f"{victim} to heartbeat")
+    wait_until(lambda: heartbeat_after(first), timeout=60, what=f"{victim} to heartbeat again")
+    watch = cluster.watch(DAG_ID, run_id, timeout=30)
+
+    assert_all_landed_once(cluster, emulator, watch, courses, reports, "frozen")
+    fired = fired_events(cluster, watch, len(courses))
+    by_survivor = {
+        index: sum(n for path, n in logs.items() if path.name.endswith(f".{survivor_job}.log"))
+        for index, logs in fired.items()
+    }
+    assert by_survivor == dict.fromkeys(range(len(courses)), 1), fired
+    late = {index: sum(fired[index].values()) - 1 for index in moved}
+    print(f"\nfrozen triggerer: {len(moved)} triggers moved; events it fired after thawing: {late}")
 
 
 def test_worker_killed_mid_download_is_retried_by_a_new_worker(
