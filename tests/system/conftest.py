@@ -5,7 +5,7 @@ separate process, all on loopback; see :mod:`tests.system.cluster`. The ``cluste
 second installation instead: PostgreSQL, Redis, a Celery worker and two triggerers
 (:mod:`tests.system.distributed`).
 
-Starting one takes about 35 s (SQLite) or a minute (the cluster) on two cores, and happens only
+Starting one takes about 35 s (SQLite) or 20 s (the cluster) on two cores, and happens only
 when such a test runs. The system tests run after all the others and the cluster tests last; each
 installation is stopped by pid right after the last test that uses it (or at the end of the
 session), also after a failure; when a test failed, the processes' and tasks' logs are copied to
