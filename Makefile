@@ -17,7 +17,16 @@ COMPAT_PINS ?=
 # tests/system starts real Airflow 3 processes; the unit, dag.test() and emulator suites run on 2.11.
 COMPAT_PYTEST_ARGS ?= --ignore=tests/system
 
-.PHONY: install test lint typecheck unit pytest test-compat demo clean system-deps
+# A supported Airflow 3 line between 3.0 and the newest, in its own venv: the same suites as 2.11.
+MID_AIRFLOW_VERSION ?= 3.1.8
+MID_VENV ?= .venv-3.1
+# The declared floors: every direct dependency of the package and its test extra at the lowest
+# version pyproject.toml admits (uv's lowest-direct resolution), Airflow 2.11.0 included.
+FLOORS_VENV ?= .venv-floors
+# Those two runs skip what the 3.3 and 2.11 runs already prove of the built wheel.
+OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS) --ignore=tests/test_wheel_install.py
+
+.PHONY: install test lint typecheck unit pytest test-compat test-mid test-floors demo clean system-deps dist
 
 install: $(STAMP)
 
@@ -28,8 +37,8 @@ $(STAMP): pyproject.toml Makefile
 	touch $@
 
 lint: install
-	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests example_dags
-	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests example_dags
+	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests
+	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -53,11 +62,30 @@ test-compat:
 	$(MAKE) pytest VENV=$(COMPAT_VENV) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION) \
 		PINS='$(COMPAT_PINS)' PYTEST_ARGS='$(COMPAT_PYTEST_ARGS)'
 
+test-mid:
+	$(MAKE) pytest VENV=$(MID_VENV) AIRFLOW_VERSION=$(MID_AIRFLOW_VERSION) PYTEST_ARGS='$(OTHER_PYTEST_ARGS)'
+
+$(FLOORS_VENV)/.installed: pyproject.toml Makefile
+	test -x $(FLOORS_VENV)/bin/python || $(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install -q --upgrade pip uv
+	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e ".[test]"
+	touch $@
+
+test-floors: $(FLOORS_VENV)/.installed
+	$(FLOORS_VENV)/bin/python -m pip list --format=freeze 2>/dev/null | grep -iE '^(apache-airflow|tenacity|requests|pendulum|aiohttp|httpx)[=-]' || true
+	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider $(OTHER_PYTEST_ARGS)
+
+# The sdist, the wheel built from it, and their metadata checked (what PyPI would refuse).
+dist: install
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+
 demo: install
-	$(PY) -m airflow_provider_canvas_reports.demo --dags-folder example_dags --workdir .demo
+	$(PY) -m airflow_provider_canvas_reports.demo --workdir .demo
 
 clean:
-	rm -rf $(VENV) .venv-* .demo
+	rm -rf $(VENV) .venv-* .demo dist build
 
 # Benchmarks against same-run peers (HttpSensorTrigger, curl, airflow.sdk, requests); table + benchmarks/results.json.
 # BENCH_ARGS=--quick for a smoke run.

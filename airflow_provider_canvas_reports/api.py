@@ -19,6 +19,7 @@ from airflow_provider_canvas_reports.exceptions import (
     CanvasAuthError,
     CanvasBadRequestError,
     CanvasError,
+    CanvasNoReportError,
     CanvasNotFoundError,
     CanvasRateLimitError,
     CanvasServerError,
@@ -85,6 +86,9 @@ class CanvasRequest:
     :param content_type: the body's ``Content-Type``.
     :param read: turns the decoded JSON into the caller's value, raising
         :class:`CanvasUnexpectedResponseError` when keys are missing.
+    :param none_on_500: Canvas's generic internal-error 500 may mean "nothing to show" (the last
+        report, when there is none): it raises :class:`CanvasNoReportError` instead of a retryable
+        :class:`CanvasServerError`.
     """
 
     method: str
@@ -92,6 +96,7 @@ class CanvasRequest:
     body: bytes = b""
     content_type: str | None = None
     read: Callable[[Any, CanvasRequest], Any] = field(default=lambda data, request: data, repr=False)
+    none_on_500: bool = False
 
     @property
     def label(self) -> str:
@@ -111,10 +116,9 @@ def course_path(course_id: object, *rest: str) -> str:
     return "/".join((API_PREFIX, "courses", course_id_path_segment(course_id), *rest))
 
 
-def course_report_path(course_id: object, report_type: object, report_id: object | None = None) -> str:
-    parts = ["reports", validate_report_type(report_type)]
-    if report_id is not None:
-        parts.append(str(validate_report_id(report_id)))
+def course_report_path(course_id: object, report_type: object, *report_id: object) -> str:
+    """``.../reports/<type>`` (the caller's last report), or ``.../reports/<type>/<id>`` given an id."""
+    parts = ["reports", validate_report_type(report_type), *(str(validate_report_id(i)) for i in report_id)]
     return course_path(course_id, *parts)
 
 
@@ -216,11 +220,19 @@ def start_course_report(
 
 
 def get_course_report(course_id: object, report_type: object, report_id: object) -> CanvasRequest:
+    """One report by id; ``None`` (or a template that rendered to ``"None"``) is refused, never a lookup."""
     return CanvasRequest("GET", course_report_path(course_id, report_type, report_id), read=_read_report)
 
 
 def get_last_course_report(course_id: object, report_type: object) -> CanvasRequest:
-    return CanvasRequest("GET", course_report_path(course_id, report_type), read=_read_optional_report)
+    """
+    The caller's most recent report of this type. With none, Canvas answers ``{}`` (older
+    versions) or its generic HTTP 500 (current ones): both read as "no report" (``None``), the 500
+    as :class:`~.exceptions.CanvasNoReportError`, which is not retried.
+    """
+    return CanvasRequest(
+        "GET", course_report_path(course_id, report_type), read=_read_optional_report, none_on_500=True
+    )
 
 
 def get_self() -> CanvasRequest:
@@ -258,12 +270,28 @@ def _is_throttled(raw: RawResponse) -> bool:
     return raw.status == 429 or (raw.status == 403 and b"Rate Limit Exceeded" in raw.body[:500])
 
 
+def is_generic_internal_error(raw: RawResponse) -> bool:
+    """Canvas's own 500 (``error_code: internal_server_error``), not a proxy's or a load balancer's."""
+    if raw.status != 500:
+        return False
+    try:
+        data = json.loads(raw.body)
+    except ValueError:
+        return False
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("error_code") == "internal_server_error" for e in errors
+    )
+
+
 def error_for(request: CanvasRequest, raw: RawResponse) -> CanvasError:
     """The :class:`CanvasError` that an unsuccessful answer means."""
     message = _canvas_message(raw)
     text = f"Canvas {request.label} failed with HTTP {raw.status}: {message}"
     error_class: type[CanvasError] = CanvasError
-    if _is_throttled(raw):
+    if request.none_on_500 and is_generic_internal_error(raw):
+        error_class = CanvasNoReportError
+    elif _is_throttled(raw):
         error_class = CanvasRateLimitError
     elif raw.status in (401, 403):
         error_class = CanvasAuthError
@@ -312,7 +340,6 @@ _SUMMARY_KEYS = (
     "created_at",
     "started_at",
     "ended_at",
-    "progress",
 )
 
 

@@ -1,12 +1,14 @@
 """
 The provider end to end on the embedded default: the bundled Canvas emulator, local files, SQLite.
 
-``python -m airflow_provider_canvas_reports.demo --dags-folder example_dags`` (what ``make demo``
-runs) makes a private AIRFLOW_HOME under ``--workdir``, starts the emulator on loopback, points
+``python -m airflow_provider_canvas_reports.demo`` (what ``make demo`` runs; it needs the
+``examples`` extra) makes a private AIRFLOW_HOME under ``--workdir`` (``.demo``, replaced on every
+run), starts the emulator on loopback, points
 ``canvas_default`` at it, makes one hook round trip, then runs the example DAG
 ``canvas_course_report_to_warehouse`` with ``dag.test()`` (the sensors defer, and their triggers
-poll the emulator) and prints the files that landed and the manifest rows. It stops the emulator
-it started.
+poll the emulator) and prints the files that landed and a few of the course pace rows the DAG
+loaded into SQLite. It stops the emulator it started. The example DAGs come from the installed
+package unless ``--dags-folder`` names others.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 COURSES = [{"course_id": 101, "section_ids": [1]}, {"course_id": 102, "section_ids": [1, 2, 3]}]
+#: The example DAGs shipped in the package.
+EXAMPLE_DAGS = Path(__file__).parent / "example_dags"
 
 
 def _configure(workdir: Path, dags_folder: Path) -> dict[str, Path]:
@@ -67,11 +71,7 @@ def _hook_round_trip() -> None:
     while report["status"] not in ("complete", "error"):
         time.sleep(0.5)
         report = hook.get_course_report(100, "course_pace_docx", report["id"])
-        progress = report.get("progress")
-        _say(
-            f"  report {report['id']}: {report['status']}"
-            + (f", {progress}%" if progress is not None else "")
-        )
+        _say(f"  report {report['id']}: {report['status']}")
     attachment = report.get("attachment") or {}
     _say(
         f"report {report['id']} {report['status']}: "
@@ -101,14 +101,24 @@ def _print_landed(landing: Path, warehouse: Path) -> None:
     for path in sorted(p for p in landing.rglob("*") if p.is_file()):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         print(f"    {path.relative_to(landing)}  {path.stat().st_size:>9} bytes  sha256 {digest[:16]}…")
-    _say(f"manifest rows in {warehouse} (table canvas_report_manifest):")
     with sqlite3.connect(warehouse) as db:
-        rows = db.execute(
-            "SELECT logical_date, course_id, report_id, filename, size, substr(sha256, 1, 16), landed_at "
-            "FROM canvas_report_manifest ORDER BY course_id, filename"
+        plans = db.execute(
+            "SELECT course_id, report_id, source_name, context_type, students, start_date, end_date, "
+            "item_count, skipped_days FROM canvas_course_paces ORDER BY course_id, source_name"
         ).fetchall()
-    print("    logical_date | course | report | filename | size | sha256 | landed_at")
-    for row in rows:
+        items = db.execute(
+            "SELECT course_id, context_name, module, title, points, duration_days, due_date, published "
+            "FROM canvas_course_pace_items "
+            "ORDER BY course_id, source_name, module_position, item_position LIMIT 8"
+        ).fetchall()
+        total = db.execute("SELECT COUNT(*) FROM canvas_course_pace_items").fetchone()[0]
+    _say(f"pace documents in {warehouse} (table canvas_course_paces):")
+    print("    course | report | document | context | students | start | end | items | skipped")
+    for row in plans:
+        print("    " + " | ".join(str(v) for v in row))
+    _say(f"first pace items of {total} (table canvas_course_pace_items):")
+    print("    course | context | module | title | points | days | due | published")
+    for row in items:
         print("    " + " | ".join(str(v) for v in row))
 
 
@@ -116,8 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--dags-folder", type=Path, default=Path("example_dags"))
-    parser.add_argument("--workdir", type=Path, default=Path(".demo"))
+    parser.add_argument(
+        "--dags-folder", type=Path, default=EXAMPLE_DAGS, help="the example DAGs (default: the packaged ones)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(".demo"), help="scratch folder, replaced on every run"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     paths = _configure(args.workdir.absolute(), args.dags_folder.absolute())

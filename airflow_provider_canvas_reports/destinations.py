@@ -1,23 +1,45 @@
 """
 Where a downloaded report lands: a local path or any Airflow ObjectStoragePath URI.
 
-Writes are atomic: bytes go to a hidden temporary name beside the target (locally) or to a local
-temporary file then a temporary key (remote), and only a complete, verified file is moved into
-place. A failure leaves nothing at the destination.
+A destination is checked before anything is fetched (the nearest existing folder can be written
+in, a bucket exists), and written so that a failure leaves nothing behind:
+
+- locally, bytes go to a hidden ``.part`` file beside the target and are moved into place with an
+  atomic rename once complete and verified;
+- in object storage, bytes go straight to the final key through the store's transactional write
+  (fsspec's ``autocommit=False``). On S3 that is a multipart upload: the object appears, whole, only
+  when the upload is completed after a verified download; on failure the upload is aborted, so no
+  object and no incomplete upload remains. No temporary key, no server-side copy.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
+import queue
 import tempfile
+import threading
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+log = logging.getLogger(__name__)
+
+#: Object stores whose first path segment is a bucket (or container) that must already exist.
+BUCKET_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
+#: Parts of a multipart upload: at least this big (S3 needs 5 MiB), and few enough for S3's 10,000.
+MIN_PART_SIZE = 8 << 20
+MAX_PARTS = 9_000
+
+
+class DestinationError(Exception):
+    """The destination cannot be written; the message names it as the user gave it."""
 
 
 def safe_filename(name: object) -> str:
@@ -34,34 +56,95 @@ def safe_filename(name: object) -> str:
     return cleaned
 
 
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
 class Destination:
     """
-    A resolved target file.
+    Where the user asked a report's file to land: a file, or a folder when ``target`` ends in ``/``.
 
-    :param target: the destination as given (templated value).
-    :param filename: the attachment's filename, used when ``target`` ends with ``/``.
+    :param target: the destination as given (the rendered template): a local path, ``file://...``,
+        or an ObjectStoragePath URI such as ``s3://bucket/prefix/`` or ``s3://conn_id@bucket/key``.
     """
 
-    def __init__(self, target: str, filename: str):
+    def __init__(self, target: str):
         if not isinstance(target, str) or not target.strip():
             raise ValueError(f"Invalid destination {target!r}")
-        is_folder = target.endswith("/")
+        self.target = target
+        self.is_folder = target.endswith("/")
         scheme = urlsplit(target).scheme
+        self.local: Path | None = None
+        self.remote: Any = None
         if scheme in ("", "file", "local") or len(scheme) == 1:  # a one-letter scheme is a drive
             local = target[len(scheme) + 3 :] if target.startswith(f"{scheme}://") and scheme else target
-            folder_or_file = Path(local).expanduser().absolute()
-            self.local: Path | None = folder_or_file / filename if is_folder else folder_or_file
-            self.remote: Any = None
+            self.local = Path(local).expanduser().absolute()
         else:
             from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-            self.local = None
-            base = ObjectStoragePath(target)
-            self.remote = base / filename if is_folder else base
+            self.remote = ObjectStoragePath(target)
+
+    def error(self, problem: str) -> DestinationError:
+        return DestinationError(f"Cannot write the report to destination {self.target!r}: {problem}")
+
+    def check(self) -> None:
+        """
+        Fail now, before anything is fetched, if the file could not be written: locally the
+        nearest existing folder must be a folder this process can create files in (nothing is
+        created; the probe is an unnamed temporary file); in a bucket store the bucket must exist.
+
+        :raises DestinationError: naming the destination and what is wrong with it.
+        """
+        if self.local is not None:
+            self._check_local(self.local)
+        elif self.remote.protocol in BUCKET_STORES:
+            bucket = str(self.remote.path).lstrip("/").split("/", 1)[0]  # the store's own path: no conn_id@
+            if bucket and not self.remote.fs.exists(bucket):
+                raise self.error(f"the bucket {bucket!r} does not exist (or these credentials cannot see it)")
+
+    def _check_local(self, path: Path) -> None:
+        if not self.is_folder and path.is_dir():
+            raise self.error(f"{path} is a folder; end the destination with '/' to land the file inside it")
+        folder = path if self.is_folder else path.parent
+        existing = folder
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise self.error(f"the folder {folder} cannot be created: {existing} is a file")
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as exc:
+            what = "write in" if existing == folder else f"create the folder {folder} in"
+            raise self.error(f"cannot {what} {existing}: {_reason(exc)}") from None
+
+    def file(self, filename: str) -> LandingFile:
+        """The file that lands: ``filename`` inside a folder destination, else the target itself."""
+        if self.local is not None:
+            return LandingFile(self, self.local / filename if self.is_folder else self.local, None)
+        return LandingFile(self, None, self.remote / filename if self.is_folder else self.remote)
+
+
+class LandingFile:
+    """One target file, local or in object storage, written all or nothing."""
+
+    def __init__(self, destination: Destination, local: Path | None, remote: Any):
+        self.destination = destination
+        self.local = local
+        self.remote = remote
 
     @property
     def uri(self) -> str:
+        """The file's URI, reopenable with ``ObjectStoragePath`` (keeps a ``conn_id@`` if given)."""
         return self.local.as_uri() if self.local else str(self.remote)
+
+    @property
+    def plain_uri(self) -> str:
+        """The file's URI without a connection id: ``file:///...``, ``s3://bucket/key``."""
+        if self.local:
+            return self.local.as_uri()
+        parts = urlsplit(str(self.remote))
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
     @property
     def name(self) -> str:
@@ -70,36 +153,193 @@ class Destination:
     def exists(self) -> bool:
         return self.local.exists() if self.local else bool(self.remote.exists())
 
-    @contextmanager
-    def atomic_writer(self, overwrite: bool) -> Iterator[BinaryIO]:
-        """Yield a seekable file; on clean exit move it into place, on error remove it."""
-        if self.local is not None:
-            self.local.parent.mkdir(parents=True, exist_ok=True)
-            part = self.local.with_name(f".{self.local.name}.{uuid.uuid4().hex[:12]}.part")
-            try:
-                with open(part, "wb") as handle:
-                    yield handle
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                self._check_overwrite(overwrite)
-                os.replace(part, self.local)
-            finally:
-                part.unlink(missing_ok=True)
+    @contextlib.contextmanager
+    def atomic_writer(self, overwrite: bool, size_hint: int | None = None) -> Iterator[Any]:
+        """
+        Yield a binary file that can restart from zero (``seek(0)`` + ``truncate()``); on a clean
+        exit make it appear at the target whole, on an error leave nothing.
+
+        :param overwrite: when ``False``, a file that appeared at the target meanwhile fails the write.
+        :param size_hint: the expected size, to size an upload's parts.
+        :raises DestinationError: when the local file or its folder cannot be written.
+        """
+        if self.local is None:
+            with self._upload(overwrite, size_hint) as upload:
+                yield upload
             return
-        with tempfile.TemporaryFile(prefix="canvas-report-") as handle:
-            yield handle
-            self._check_overwrite(overwrite)
-            handle.seek(0)
-            part = self.remote.parent / f".{self.remote.name}.{uuid.uuid4().hex[:12]}.part"
+        target = self.local
+        part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
+        try:
             try:
-                with part.open("wb") as out:
-                    while chunk := handle.read(1 << 20):
-                        out.write(chunk)
-                part.rename(self.remote)
-            finally:
-                if part.exists():
-                    part.unlink()
+                target.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(part, "wb")
+            except OSError as exc:
+                raise self.destination.error(f"cannot write {target}: {_reason(exc)}") from None
+            with handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._check_overwrite(overwrite)
+            try:
+                os.replace(part, target)
+            except OSError as exc:
+                raise self.destination.error(
+                    f"cannot move the file into place at {target}: {_reason(exc)}"
+                ) from None
+        finally:
+            part.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _upload(self, overwrite: bool, size_hint: int | None) -> Iterator[StoreUpload]:
+        part_size = MIN_PART_SIZE
+        if size_hint and size_hint > MIN_PART_SIZE * MAX_PARTS:
+            mib = 1 << 20
+            part_size = -(-size_hint // (MAX_PARTS * mib)) * mib  # whole MiB, at most MAX_PARTS parts
+        upload = StoreUpload(self.remote.fs, self.remote.path, part_size)
+        try:
+            yield upload
+            upload.commit(before=lambda: self._check_overwrite(overwrite))
+        except BaseException:
+            try:
+                upload.abort()
+            except Exception:  # keep the original error; say what may be left behind
+                log.warning(
+                    "Could not abort the upload to %s; the store may keep its parts", self.uri, exc_info=True
+                )
+            raise
 
     def _check_overwrite(self, overwrite: bool) -> None:
         if not overwrite and self.exists():
             raise FileExistsError(f"{self.uri} appeared while downloading and overwrite=False")
+
+
+class StoreUpload:
+    """
+    A write straight to an object store's final key, visible only once :meth:`commit` ran.
+
+    Uses the store's transactional write (``autocommit=False``: a multipart upload on S3). A
+    store without one (fsspec's memory filesystem) is written in place and removed on failure.
+    ``seek(0)`` followed by ``truncate()`` starts over (the download restarts from its first byte).
+
+    :param fs: the fsspec filesystem.
+    :param path: the key, as the filesystem names it (``bucket/key``).
+    :param part_size: bytes buffered per uploaded part.
+    """
+
+    def __init__(self, fs: Any, path: str, part_size: int):
+        self.fs = fs
+        self.path = path
+        self.part_size = part_size
+        self._written = 0
+        self._handle = self._open()
+        self._writer = _Writer(self._handle, depth=max(1, part_size >> 20))
+
+    def _open(self) -> Any:
+        # _open, not open: fsspec's open() also files a non-autocommit file in the filesystem's
+        # shared transaction, which would commit or discard it a second time later.
+        handle = self.fs._open(self.path, mode="wb", block_size=self.part_size, autocommit=False)
+        self.transactional = getattr(handle, "autocommit", True) is False
+        return handle
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = len(data)
+        self._writer.write(data)
+        self._written += size
+        return size
+
+    def tell(self) -> int:
+        return self._written
+
+    def flush(self) -> None:
+        """Wait until everything written so far went to the store's file (its parts are uploaded)."""
+        self._writer.finish()
+        self._writer = _Writer(self._handle, depth=self._writer.depth)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET and offset == self._written:
+            return offset
+        if whence != io.SEEK_SET or offset != 0:
+            raise io.UnsupportedOperation("an upload can only start over from the beginning")
+        self.abort()
+        self._handle = self._open()
+        self._writer = _Writer(self._handle, depth=self._writer.depth)
+        self._written = 0
+        return 0
+
+    def truncate(self, size: int | None = None) -> int:
+        if (self._written if size is None else size) != self._written:
+            raise io.UnsupportedOperation("an upload can only be truncated where it is")
+        return self._written
+
+    def commit(self, before: Callable[[], None] | None = None) -> None:
+        """Upload what is buffered, run ``before``, then make the object appear (plain stores: it is)."""
+        self._writer.finish()
+        self._handle.close()
+        if self.transactional:
+            if before is not None:
+                before()
+            self._handle.commit()
+
+    def abort(self) -> None:
+        """Leave nothing: abort the multipart upload (or remove what a plain store wrote)."""
+        self._writer.stop()
+        if self.transactional:
+            self._handle.discard()
+            with contextlib.suppress(AttributeError):  # nothing left to flush: closing must not upload
+                self._handle.closed = True
+            return
+        self._handle.close()
+        if self.fs.exists(self.path):
+            self.fs.rm(self.path)
+
+
+class _Writer:
+    """
+    Writes to ``handle`` on a worker thread, up to ``depth`` chunks behind the caller, so that
+    uploading one part overlaps downloading the next (memory: ``depth`` chunks more).
+    An error in the worker is raised by the next :meth:`write` or by :meth:`finish`.
+    """
+
+    def __init__(self, handle: Any, depth: int):
+        self.handle = handle
+        self.depth = depth
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._dropping = False
+        self._thread = threading.Thread(target=self._run, name="canvas-report-upload", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None and not self._dropping:
+                try:
+                    self.handle.write(chunk)
+                except BaseException as exc:
+                    self._error = exc
+
+    def write(self, data: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(bytes(data))
+
+    def finish(self) -> None:
+        """Wait until everything written so far reached the handle."""
+        self._join()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """Drop what is still queued and end the worker."""
+        self._dropping = True
+        self._join()
+
+    def _join(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()

@@ -1,4 +1,11 @@
-"""The errors Canvas answers with, as one family under :class:`CanvasError`."""
+"""
+The errors Canvas answers with, as one family under :class:`CanvasError`.
+
+Errors no retry can fix (a bad or unauthorised token, an unknown course or report, a refused
+request) are also :class:`~airflow.exceptions.AirflowFailException`: the task fails at once instead
+of waiting out its Airflow retries. Throttling, server errors (5xx) and network errors stay
+retryable, by the hook and then by Airflow.
+"""
 
 from __future__ import annotations
 
@@ -27,23 +34,62 @@ class CanvasError(AirflowException):
         canvas_message: str | None = None,
         maybe_processed: bool | None = None,
     ):
-        super().__init__(message)
+        hint = self.hint(status_code)
+        super().__init__(f"{message.rstrip('. ')}. {hint}" if hint else message)
         self.status_code = status_code  # type: ignore[assignment]
         self.canvas_message = canvas_message
         if maybe_processed is not None:
             self.maybe_processed = maybe_processed
 
-
-class CanvasAuthError(CanvasError):
-    """The token is missing, invalid, revoked or expired (401), or may not do this (403)."""
-
-
-class CanvasNotFoundError(CanvasError):
-    """The course, report or file does not exist, or is not visible to this token (404)."""
+    @classmethod
+    def hint(cls, status_code: int | None) -> str:
+        """What the user can do about this error, added to its message (empty when nothing useful)."""
+        return ""
 
 
-class CanvasBadRequestError(CanvasError):
-    """Canvas refused the request as malformed, e.g. an unknown report type (400)."""
+class CanvasAuthError(CanvasError, AirflowFailException):
+    """
+    The token is missing, invalid, revoked or expired (401), or may not do this (403). The task
+    fails without Airflow retries: only a new token or new rights fix it.
+    """
+
+    @classmethod
+    def hint(cls, status_code: int | None) -> str:
+        if status_code == 403:
+            return (
+                "The token's user may not do this: it needs the right read_reports in the course "
+                "(teachers, TAs, designers and account admins have it), and only a report's creator "
+                "may read it"
+            )
+        return (
+            "Check the access token (the password of the Canvas connection): Canvas did not accept it; "
+            "make a new one under Account > Settings > New access token"
+        )
+
+
+class CanvasNotFoundError(CanvasError, AirflowFailException):
+    """
+    The course, report or file does not exist, or is not visible to this token (404). The task fails
+    without Airflow retries.
+    """
+
+    @classmethod
+    def hint(cls, status_code: int | None) -> str:
+        return (
+            "Check the course id (and the report id): Canvas knows no such course or report, "
+            "or hides it from this token's user"
+        )
+
+
+class CanvasBadRequestError(CanvasError, AirflowFailException):
+    """
+    Canvas refused the request as malformed, e.g. an unknown report type (400). The task fails
+    without Airflow retries.
+    """
+
+    @classmethod
+    def hint(cls, status_code: int | None) -> str:
+        return "Check the report type (Canvas offers course_pace_docx for courses) and its parameters"
 
 
 class CanvasRateLimitError(CanvasError):
@@ -57,6 +103,16 @@ class CanvasServerError(CanvasError):
     """Canvas, or a proxy in front of it, failed (5xx)."""
 
     retryable = True
+
+
+class CanvasNoReportError(CanvasServerError):
+    """
+    Canvas's generic HTTP 500 where the answer may simply be "nothing to show": current Canvas fails
+    this way on the last-report lookup when the caller has no report of that type. Not retried:
+    the hook checks once more and then reads it as "no report".
+    """
+
+    retryable = False
 
 
 class CanvasTransportError(CanvasError):
@@ -77,3 +133,10 @@ class CanvasDownloadError(CanvasError):
     """The report file could not be downloaded completely."""
 
     retryable = True
+
+
+class CanvasConnectionConfigError(ValueError, AirflowFailException):
+    """
+    The ``canvas`` connection cannot be used as it is (no host, no token, plain ``http://`` off
+    loopback, an extra that is not a number...): the task fails at once, since no retry can fix it.
+    """

@@ -5,50 +5,74 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_canvas_reports import __version__
+from airflow_provider_canvas_reports.settings import DEFAULTS, default_text
 
 _PACKAGE = "airflow_provider_canvas_reports"
 
 
-def _number(label: str, description: str, default: float, *, whole: bool = False) -> dict[str, Any]:
-    return {
-        "label": label,
-        "description": f"{description} Default: {default}.",
-        "schema": {"type": ["integer" if whole else "number", "null"], "minimum": 1 if whole else 0},
-    }
+def _field(name: str, label: str, description: str) -> dict[str, Any]:
+    """A form field for the extra ``name``; its type and the default it shows come from ``DEFAULTS``."""
+    default = DEFAULTS[name]
+    if isinstance(default, bool):
+        schema: dict[str, Any] = {"type": ["boolean", "null"], "default": default}
+    elif isinstance(default, int):
+        schema = {"type": ["integer", "null"], "minimum": 1}
+    else:
+        schema = {"type": ["number", "null"], "minimum": 0}
+    return {"label": label, "description": f"{description} Default: {default_text(name)}.", "schema": schema}
 
 
-#: Extra connection fields (declarative, read by Airflow 3's UI without importing the hook).
+#: Extra connection fields, one per setting the hook reads from the extras (declarative, read by
+#: Airflow 3's UI without importing the hook; Airflow 2.11's form is built from it by the hook).
 CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "timeout": _number("Read timeout (s)", "Seconds to wait for each read of Canvas's answer.", 60),
-    "connect_timeout": _number("Connect timeout (s)", "Seconds to wait for a connection to Canvas.", 10),
-    "retry_limit": _number(
-        "Attempts per call", "Tries per Canvas call, the first included; 1 = never retry.", 6, whole=True
+    "timeout": _field("timeout", "Read timeout (s)", "Seconds to wait for each read of Canvas's answer."),
+    "connect_timeout": _field(
+        "connect_timeout", "Connect timeout (s)", "Seconds to wait for a connection to Canvas."
     ),
-    "retry_max_seconds": _number(
-        "Retry window (s)", "No retry starts once this many seconds passed since the first try.", 300
+    "retry_limit": _field(
+        "retry_limit", "Attempts per call", "Tries per Canvas call, the first included; 1 = never retry."
     ),
-    "retry_backoff_seconds": _number(
-        "First retry wait (s)", "Wait before the first retry; doubles each time, with jitter.", 1
+    "retry_max_seconds": _field(
+        "retry_max_seconds",
+        "Retry window (s)",
+        "No retry starts once this many seconds passed since the first try.",
     ),
-    "rate_limit_threshold": _number(
-        "Slow down below", "Pause between calls when X-Rate-Limit-Remaining falls below this.", 100
+    "retry_backoff_seconds": _field(
+        "retry_backoff_seconds",
+        "First retry wait (s)",
+        "Wait before the first retry; doubles each time, with jitter.",
     ),
-    "max_connections": _number(
+    "retry_backoff_max_seconds": _field(
+        "retry_backoff_max_seconds",
+        "Longest retry wait (s)",
+        "The wait between retries never grows past this.",
+    ),
+    "rate_limit_threshold": _field(
+        "rate_limit_threshold",
+        "Slow down below",
+        "Pause between calls when X-Rate-Limit-Remaining falls below this.",
+    ),
+    "rate_limit_max_pause_seconds": _field(
+        "rate_limit_max_pause_seconds",
+        "Longest throttle pause (s)",
+        "The pause when Canvas's rate-limit bucket is empty; shorter when it is less so.",
+    ),
+    "max_connections": _field(
+        "max_connections",
         "Pooled connections",
         "Connections kept open to Canvas per process (per event loop in triggers).",
-        8,
-        whole=True,
     ),
     "verify_ssl": {
         "label": "Verify TLS certificates",
-        "description": "Turn off only for a test instance with a self-signed certificate.",
-        "schema": {"type": ["boolean", "null"], "default": True},
+        "description": "true, false, or the path of a CA bundle file (for a private certificate "
+        f"authority). Turn off only for a test instance. Default: {default_text('verify_ssl')}.",
+        "schema": {"type": ["string", "null"]},
     },
-    "allow_http": {
-        "label": "Allow plain http://",
-        "description": "Allow an unencrypted http:// Canvas URL off loopback (never in production).",
-        "schema": {"type": ["boolean", "null"], "default": False},
-    },
+    "allow_http": _field(
+        "allow_http",
+        "Allow plain http://",
+        "Allow an unencrypted http:// Canvas URL off loopback (never in production).",
+    ),
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -57,8 +81,8 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {
         "host": "https://school.instructure.com",
         "password": "Canvas access token (Account > Settings > New access token)",
-        "timeout": "60",
-        "retry_limit": "6",
+        **{name: default_text(name) for name in CONN_FIELDS if not isinstance(DEFAULTS[name], bool)},
+        "verify_ssl": f"{default_text('verify_ssl')} (or /path/to/ca-bundle.pem)",
     },
 }
 
@@ -79,7 +103,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [
-            {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.operators.course_report"]}
+            {
+                "integration-name": "Canvas LMS",
+                "python-modules": [
+                    f"{_PACKAGE}.operators.course_report",
+                    f"{_PACKAGE}.operators.course_pace",
+                ],
+            }
         ],
         "sensors": [
             {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.sensors.course_report"]}

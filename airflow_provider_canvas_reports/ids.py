@@ -16,6 +16,7 @@ _NUMERIC_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
 _REPORT_TYPE = re.compile(r"[a-z0-9_]{1,100}", re.ASCII)
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+", re.ASCII)
 _ALTERNATE_ID_PREFIXES = ("sis_course_id", "sis_integration_id", "lti_context_id", "uuid")
+_HEX_PREFIXES = ("sis_course_id", "sis_integration_id")
 _MAX_ID = 2**63 - 1
 
 
@@ -47,8 +48,6 @@ def _check_alternate_value(value: str, original: str) -> None:
         problem = "it has control or invisible characters"
     elif unicodedata.normalize("NFC", value) != value:
         problem = "it is not in Unicode normal form NFC"
-    elif "/" in value or "." in value:
-        problem = "it contains '/' or '.'; Canvas needs those in the hex form 'hex:sis_course_id:<hex>'"
     if problem:
         raise ValueError(f"Invalid course_id {original!r}: {problem}")
 
@@ -59,20 +58,26 @@ def course_id_path_segment(course_id: object) -> str:
 
     Accepts a Canvas course id (an integer, or its digits as a string) and Canvas's alternate
     forms: ``sis_course_id:X``, ``sis_integration_id:X``, ``lti_context_id:X``, ``uuid:X`` (X is
-    URL-encoded) and ``hex:sis_course_id:<hex>``.
+    URL-encoded) and ``hex:sis_course_id:<hex>``. A SIS id with ``/`` or ``.``, which Canvas's routes
+    cannot take, is sent in the hex form.
     """
     if not isinstance(course_id, str) or not course_id[:1].isalpha():
         return str(_numeric(course_id, "course_id"))
     prefix, sep, value = course_id.partition(":")
     if sep and prefix == "hex":
         inner, sep2, hex_value = value.partition(":")
-        if sep2 and inner in ("sis_course_id", "sis_integration_id") and _HEX.fullmatch(hex_value):
+        if sep2 and inner in _HEX_PREFIXES and _HEX.fullmatch(hex_value):
             return f"hex:{inner}:{hex_value.lower()}"
         raise ValueError(
             f"Invalid course_id {course_id!r}: expected 'hex:sis_course_id:<hex digits, whole bytes>'"
         )
     if sep and prefix in _ALTERNATE_ID_PREFIXES:
         _check_alternate_value(value, course_id)
+        if "/" in value or "." in value:
+            # Canvas's routes cannot take these even URL-encoded; its hex form carries any SIS id.
+            if prefix in _HEX_PREFIXES:
+                return f"hex:{prefix}:{value.encode().hex()}"
+            raise ValueError(f"Invalid course_id {course_id!r}: a {prefix} cannot contain '/' or '.'")
         return f"{prefix}:{quote(value, safe='')}"
     raise ValueError(
         f"Invalid course_id {course_id!r}: expected a number or one of "

@@ -18,10 +18,11 @@ EVENT_STATUSES = ("success", "failed", "timeout", "error")
 
 
 def describe(report: Mapping[str, Any]) -> str:
-    """``report 42 running, 40%`` (progress left out when Canvas does not send it)."""
-    text = f"report {report.get('id')} {report.get('status')}"
-    progress = report.get("progress")
-    return f"{text}, {progress}%" if progress is not None else text
+    """
+    ``report 42 running``. A ``progress`` some deployments send is left out: it is not monotonic
+    and can stay below 100 once the report is complete, so it would only mislead.
+    """
+    return f"report {report.get('id')} {report.get('status')}"
 
 
 def log_status(log: Log, course_id: object, report: Mapping[str, Any]) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-#: Connection extras a user may set, with their defaults. Hook arguments of the same name win.
+#: Connection extras a user may set, with their defaults: the one place they are written. The
+#: hook, the connection form (``get_provider_info``) and the README's table all read them from here.
+#: Hook arguments of the same name win over the extras.
 DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,
     "timeout": 60.0,
@@ -82,6 +85,16 @@ _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
+def default_text(name: str) -> str:
+    """How a default reads in the form and the docs: ``60``, ``1.5``, ``true``."""
+    value = DEFAULTS[name]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _as_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -93,7 +106,7 @@ def _as_bool(name: str, value: Any) -> bool:
 def _coerce(name: str, value: Any) -> Any:
     default = DEFAULTS[name]
     if name == "verify_ssl" and isinstance(value, str) and value.strip().lower() not in _TRUE | _FALSE:
-        return value  # a CA bundle path
+        return _ca_bundle(value)
     if isinstance(default, bool):
         return _as_bool(name, value)
     try:
@@ -109,6 +122,17 @@ def _coerce(name: str, value: Any) -> Any:
     if number < minimum:
         raise ValueError(f"Canvas connection extra {name!r} must be at least {minimum}, got {value!r}")
     return number
+
+
+def _ca_bundle(value: str) -> str:
+    """A ``verify_ssl`` that is neither true nor false: the path of a CA bundle file (or folder)."""
+    path = os.path.expanduser(value.strip())
+    if not os.path.exists(path):
+        raise ValueError(
+            f"Canvas connection extra 'verify_ssl' must be true, false or the path of a CA bundle; "
+            f"{value!r} is not a word for true or false and no such file exists"
+        )
+    return path
 
 
 def _is_loopback(hostname: str) -> bool:

@@ -16,6 +16,10 @@ Sections (each measurement in a fresh process; the emulator in its own process, 
 2. Download: a generated 1 GiB report file, ``CanvasHook.download_report_file`` vs ``curl -L``.
 3. Parse cost: a DAG with our operators and sensor vs the same shape in plain ``airflow.sdk``.
 4. Call overhead: 1,000 ``CanvasHook.get_course_report`` vs a raw ``requests.Session`` loop.
+5. Course pace: parse throughput on a ZIP of 200 documents × 50 items, and its load into SQLite
+   (:mod:`benchmarks.course_pace`; no peer).
+6. S3 landing: 1 GiB into ``moto`` (server mode) as the download operator writes it vs boto3's
+   s3transfer (see :mod:`benchmarks.s3_upload`).
 """
 
 from __future__ import annotations
@@ -470,13 +474,29 @@ def section_calls(emu: EmulatorProcess, env: dict[str, str], quick: bool, table:
     return result
 
 
+def section_course_pace(quick: bool, table: Table) -> dict[str, Any]:
+    documents, items = (20, 50) if quick else (200, 50)
+    say(f"\n[5] Course pace — parse a ZIP of {documents} documents × {items} items, then load it into SQLite")
+    result = run_child("benchmarks.course_pace", ["--documents", str(documents), "--items", str(items)])
+    parse, first, again = result["parse_best"], result["load_first"], result["load_again"]
+    say(
+        f"    parse {result['items_per_s']:,.0f} items/s ({result['documents_per_s']:.0f} documents/s, "
+        f"{parse['cpu_s']:.2f} s CPU, +{parse['rss_growth_mib']:.1f} MiB); load {first['wall_s']:.2f} s "
+        f"(re-run of the slice {again['wall_s']:.2f} s, +{again['rss_growth_mib']:.1f} MiB)"
+    )
+    table.add(f"pace parse items/s ({documents}×{items} ZIP)", round(result["items_per_s"]), None, digits=0)
+    table.add(f"pace load into SQLite s ({documents * items:,} items)", first["wall_s"], None)
+    table.add("pace re-load (delete + insert) s", again["wall_s"], None)
+    return result
+
+
 # --------------------------------------------------------------------------------------------- main
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small N, small file, few runs")
-    parser.add_argument("--only", default="1,2,3,4", help="sections to run, e.g. 1,4 (default: all)")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="sections to run, e.g. 1,4 (default: all)")
     parser.add_argument("--output", default=str(RESULTS), help="where to write the JSON results")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",")}
@@ -515,8 +535,14 @@ def main(argv: list[str] | None = None) -> int:
                 results["sections"]["call_overhead"] = section_calls(
                     emu, env, args.quick, table, probe_course, probe_report
                 )
+            if "6" in only:
+                from benchmarks import s3_upload
+
+                results["sections"]["s3_upload"] = s3_upload.section(emu, env, args.quick, table)
         if "3" in only:  # no emulator needed
             results["sections"]["parse_cost"] = section_parse(args.quick, table)
+        if "5" in only:  # no emulator needed
+            results["sections"]["course_pace"] = section_course_pace(args.quick, table)
 
     results["load_average_end"] = load_average()
     results["load_average_1min_during"] = sampler.summary()

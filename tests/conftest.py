@@ -24,7 +24,7 @@ _HOME = Path(tempfile.mkdtemp(prefix="canvas-provider-tests-"))
 _DAGS = _HOME / "dags"
 _DAGS.mkdir()
 (_DAGS / "scenarios").symlink_to(TESTS_DIR / "dags")
-(_DAGS / "examples").symlink_to(TESTS_DIR.parent / "example_dags")
+(_DAGS / "examples").symlink_to(TESTS_DIR.parent / "airflow_provider_canvas_reports" / "example_dags")
 os.environ.update(
     {
         "AIRFLOW_HOME": str(_HOME),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zipfile
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,9 +13,10 @@ from urllib.request import url2pathname
 import pytest
 
 from airflow_provider_canvas_reports.testing import ReportBehaviour
+from airflow_provider_canvas_reports.testing.pace_plans import PlannedSection, default_plan
 from tests.helpers import run_dag
 
-EXAMPLE_DAGS = Path(__file__).parent.parent / "example_dags"
+EXAMPLE_DAGS = Path(__file__).parent.parent / "airflow_provider_canvas_reports" / "example_dags"
 
 
 def load_dagbag():
@@ -49,41 +50,59 @@ def example_env(emulator, tmp_path, monkeypatch):
     return tmp_path, warehouse
 
 
-def manifest(warehouse: Path) -> list[tuple]:
+def pace_rows(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
     with sqlite3.connect(warehouse) as db:
-        return db.execute(
-            "SELECT logical_date, course_id, report_id, filename, size, sha256 FROM canvas_report_manifest "
-            "ORDER BY course_id, filename"
+        plans = db.execute(
+            "SELECT logical_date, course_id, report_id, source_name, context_type, context_name, item_count "
+            "FROM canvas_course_paces ORDER BY course_id, source_name"
         ).fetchall()
+        items = db.execute(
+            "SELECT logical_date, course_id, report_id, source_name, module_position, item_position, title, "
+            "points, due_date FROM canvas_course_pace_items "
+            "ORDER BY course_id, source_name, module_position, item_position"
+        ).fetchall()
+    return plans, items
 
 
-def test_warehouse_dag_lands_files_and_records_a_manifest_idempotently(example_env, emulator):
+def test_warehouse_dag_loads_pace_rows_of_the_courses_plans_idempotently(example_env, emulator):
     tmp_path, warehouse = example_env
+    plan = replace(
+        default_plan(502),
+        sections=(PlannedSection(1, "Period 1"), PlannedSection(2, "Period 2"), PlannedSection(3, "Zoë's")),
+    )
+    emulator.set_course_plan(502, plan)
     dagbag = load_dagbag()
     dag = dagbag.get_dag("canvas_course_report_to_warehouse")
     logical_date = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
     first = run_dag(dag, logical_date=logical_date)
     assert first.state == "success", first.task_states
-    rows = manifest(warehouse)
-    course_501 = [r for r in rows if r[1] == "501"]
-    course_502 = [r for r in rows if r[1] == "502"]
-    assert len(course_501) == 1 and course_501[0][3].endswith(".docx")
-    assert len(course_502) == 3 and all(r[3].startswith("course_pace/") for r in course_502)
-    folder = tmp_path / "landing" / "2026-03-01"
-    landed_zip = folder / "course_502" / "course_pace.zip"
-    with zipfile.ZipFile(landed_zip) as archive:
-        assert sorted(archive.namelist()) == sorted(r[3].split("/", 1)[1] for r in course_502)
-    for row in course_502:
-        assert (folder / "course_502" / row[3]).stat().st_size == row[4]
+    plans, items = pace_rows(warehouse)
+    report_ids = {str(r.course_id): r.id for r in emulator.reports.values() if r.course_id in (501, 502)}
+    assert [(p[1], p[2], p[3], p[5]) for p in plans] == [
+        ("501", report_ids["501"], "Section 1_Section_Pace.docx", "Section 1"),
+        ("502", report_ids["502"], "Period 1_Section_Pace.docx", "Period 1"),
+        ("502", report_ids["502"], "Period 2_Section_Pace.docx", "Period 2"),
+        ("502", report_ids["502"], "Zoë's_Section_Pace.docx", "Zoë's"),
+    ]
+    assert {p[0] for p in plans} == {logical_date.isoformat()}
+    titles = [s.item.title for s in plan.schedule()]
+    for source in ("Period 1_Section_Pace.docx", "Zoë's_Section_Pace.docx"):
+        rows = [r for r in items if r[1] == "502" and r[3] == source]
+        assert [r[6] for r in rows] == titles
+        assert [r[8] for r in rows] == [s.due_date.isoformat() for s in plan.schedule()]
+    assert len(items) == 4 * 12
+    landed = tmp_path / "landing" / "2026-03-01"
+    assert (landed / "course_502" / "course_pace.zip").is_file()
+    assert len(list((landed / "course_501").glob("*.docx"))) == 1
     assert emulator.post_count(501) == emulator.post_count(502) == 1
 
     second = run_dag(dag, logical_date=logical_date)
     assert second.state == "success", second.task_states
-    again = manifest(warehouse)
-    assert len(again) == len(rows) == 4
-    assert {r[1:] for r in again} != {r[1:] for r in rows}  # replaced by the new run's reports
-    assert {r[0] for r in again} == {"2026-03-01"}
+    plans_again, items_again = pace_rows(warehouse)
+    assert len(plans_again) == 4 and len(items_again) == len(items)
+    assert [r[3:] for r in items_again] == [r[3:] for r in items]
+    assert {p[2] for p in plans_again}.isdisjoint({p[2] for p in plans})  # replaced by the new reports
 
 
 @pytest.mark.usefixtures("example_env")

@@ -83,7 +83,7 @@ def test_connection_added_with_the_cli_drives_a_hook_round_trip(emulator):
         "--conn-host", emulator.base_url, "--conn-password", TOKEN, env=env,
     )
     # fmt: on
-    assert added.returncode == 0, added.stderr
+    assert added.returncode == 0, added.stdout[-3000:] + added.stderr[-3000:]
     try:
         tested = airflow_cli("connections", "test", "canvas_cli", env=env)
         assert "Connection success!" in tested.stdout, tested.stdout + tested.stderr

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_canvas_reports import api
+from airflow_provider_canvas_reports.exceptions import CanvasConnectionConfigError, CanvasNoReportError
 from airflow_provider_canvas_reports.settings import CanvasSettings, build_settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 
     from airflow_provider_canvas_reports.download import DownloadResult
     from airflow_provider_canvas_reports.transports import AsyncTransport, SyncTransport
+
+
+#: A "no report" 500 is checked once more before it is believed (the second check is the last).
+_NO_REPORT_CHECKS = (1, 2)
 
 
 class CanvasHook(BaseHook):
@@ -71,7 +76,7 @@ class CanvasHook(BaseHook):
     def settings(self) -> CanvasSettings:
         """The settings from the connection (looked up once, synchronously)."""
         conn = self.get_connection(self.canvas_conn_id)
-        settings = build_settings(conn.host, conn.password, conn.extra_dejson, self._overrides)
+        settings = self._build_settings(conn.host, conn.password, conn.extra_dejson)
         _mask(settings.token)
         return settings
 
@@ -85,8 +90,16 @@ class CanvasHook(BaseHook):
 
             conn = await get_async_connection(self.canvas_conn_id, hook=type(self))
             extras = await get_async_extra_dejson(conn)
-            self._async_settings = build_settings(conn.host, conn.password, extras, self._overrides)
+            self._async_settings = self._build_settings(conn.host, conn.password, extras)
         return self._async_settings
+
+    def _build_settings(
+        self, host: str | None, token: str | None, extras: Mapping[str, Any]
+    ) -> CanvasSettings:
+        try:
+            return build_settings(host, token, extras, self._overrides)
+        except ValueError as exc:
+            raise CanvasConnectionConfigError(f"Connection {self.canvas_conn_id!r}: {exc}") from None
 
     @cached_property
     def transport(self) -> SyncTransport:
@@ -147,12 +160,23 @@ class CanvasHook(BaseHook):
     def get_course_report(
         self, course_id: int | str, report_type: str, report_id: int | str
     ) -> dict[str, Any]:
-        """Return the report ``report_id`` (status, progress, and once complete its file)."""
+        """Return the report ``report_id`` (its status, and once complete its file)."""
         return self.run(api.get_course_report(course_id, report_type, report_id))
 
     def get_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
-        """Return this token's most recent report of this type for the course, or ``None``."""
-        return self.run(api.get_last_course_report(course_id, report_type))
+        """
+        Return this token's most recent report of this type for the course, or ``None``.
+
+        With no report, older Canvas answers ``{}`` and current Canvas its generic HTTP 500; the
+        500 is checked once more (it could be a passing fault) and then read as ``None``.
+        """
+        request = api.get_last_course_report(course_id, report_type)
+        for check in _NO_REPORT_CHECKS:
+            try:
+                return self.run(request)
+            except CanvasNoReportError:
+                self._log_no_report(course_id, report_type, check)
+        return None
 
     async def astart_course_report(
         self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
@@ -168,7 +192,24 @@ class CanvasHook(BaseHook):
 
     async def aget_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
         """Async :meth:`get_last_course_report`."""
-        return await self.arun(api.get_last_course_report(course_id, report_type))
+        request = api.get_last_course_report(course_id, report_type)
+        for check in _NO_REPORT_CHECKS:
+            try:
+                return await self.arun(request)
+            except CanvasNoReportError:
+                self._log_no_report(course_id, report_type, check)
+        return None
+
+    def _log_no_report(self, course_id: object, report_type: str, check: int) -> None:
+        if check < len(_NO_REPORT_CHECKS):
+            self.log.info(
+                "Canvas answered its generic HTTP 500 for the last %s report of course %s, which is how "
+                "it says there is none; checking once more",
+                report_type,
+                course_id,
+            )
+        else:
+            self.log.info("Canvas course %s has no %s report from this token", course_id, report_type)
 
     def download_report_file(
         self,
@@ -231,8 +272,7 @@ class CanvasHook(BaseHook):
 
         widgets: dict[str, Any] = {}
         for name, spec in CONN_FIELDS.items():
-            types = spec["schema"]["type"]
-            if "boolean" in types:
+            if "boolean" in spec["schema"]["type"]:
                 widgets[name] = BooleanField(lazy_gettext(spec["label"]), description=spec["description"])
             else:
                 widgets[name] = StringField(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSen
 
 from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports.api import ACTIVE_STATES, ReportStatus
+from airflow_provider_canvas_reports.exceptions import CanvasAuthError, CanvasError, CanvasNotFoundError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.links import CanvasCourseLink
 from airflow_provider_canvas_reports.tasks import defer_until_finished, validated_ids
@@ -20,6 +22,48 @@ if TYPE_CHECKING:
 
 #: task_state_store key that keeps the started report id across retries (Airflow 3.3+).
 REPORT_ID_STATE_KEY = "canvas_report_id"
+
+
+#: How many times a start is sent in one try when Canvas may not have received it.
+START_ATTEMPTS = 3
+#: How far Canvas's clock may be behind ours when telling whether a report is this start's.
+START_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _parse_time(value: object) -> datetime | None:
+    """Canvas's ISO 8601 timestamps (``2013-12-02T00:03:21-06:00``, or ``Z``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _clear_generation(context: Context, task: BaseOperator) -> int | None:
+    """
+    Which clearing of the task this try belongs to: Airflow raises ``max_tries`` by the task's
+    retries each time a task is cleared, so ``max_tries - retries`` stays the same across retries
+    and changes when a user clears the task.
+    """
+    max_tries = getattr(context.get("ti"), "max_tries", None)
+    return max_tries - (task.retries or 0) if isinstance(max_tries, int) else None
+
+
+def _is_retry(context: Context, generation: int | None) -> bool:
+    """Whether this is not the first try since the task was scheduled or last cleared."""
+    try_number = getattr(context.get("ti"), "try_number", 1) or 1
+    return try_number > (generation or 0) + 1
+
+
+def _remember(context: Context, task: BaseOperator, report_id: int) -> None:
+    """Keep the started report in the task's state store (Airflow 3.3+) for a retry to reattach."""
+    state = context.get("task_state_store")
+    if state is not None:
+        state.set(
+            REPORT_ID_STATE_KEY, {"report_id": report_id, "generation": _clear_generation(context, task)}
+        )
 
 
 def same_parameters(report: Mapping[str, Any], parameters: Mapping[str, Any] | None) -> bool:
@@ -35,15 +79,26 @@ class StartCourseReportOperator(BaseOperator):
     Start a Canvas course report and return its id (or, when waiting, its finished metadata).
 
     Canvas makes a new report on every start, so this operator takes care not to start one twice:
-    the report id is kept in the task's state store (Airflow 3.3+) and, on a retry (or always, with
-    ``reattach_running_report``), the course's latest report of this type is reused when it is
-    still running with the same parameters. Canvas has no way to cancel a course report, so
-    ``on_kill`` has nothing to abort: a killed task leaves the report running, and the retry
-    reattaches to it.
+
+    * A start whose answer is lost (a 5xx, a reset or a read timeout after the request was sent)
+      is settled within the same try: the token's last report of this type is adopted if it was
+      created since the start began (allowing 5 minutes of clock skew) for exactly these
+      ``section_ids`` and ``enrollment_ids``; otherwise the start is sent again, at most 3 times.
+    * The report id is kept in the task's state store (Airflow 3.3+), and a retry reattaches to it
+      unless it failed, or now answers 403/404 (the token changed, or the report was deleted): then
+      a new report is started, and the log says why.
+    * Clearing the task starts a fresh report: a report stored before the clear is not reused.
+    * On a retry (or always, with ``reattach_running_report``), the course's latest report of this
+      type is also reused while it is still running for exactly the same sections and enrollments.
+
+    ``course_pace_docx`` needs a non-empty ``section_ids`` or ``enrollment_ids``; without, the task
+    fails before any request. Canvas has no way to cancel a course report, so ``on_kill`` has
+    nothing to abort: a killed task leaves the report running, and the retry reattaches to it.
 
     :param course_id: the Canvas course id, or an alternate form such as ``sis_course_id:X``. (templated)
     :param report_type: the report type; ``course_pace_docx`` is the one Canvas offers. (templated)
-    :param parameters: report parameters, e.g. ``{"section_ids": [1, 2]}``. (templated)
+    :param parameters: report parameters: ``{"section_ids": [1, 2]}`` and/or
+        ``{"enrollment_ids": [...]}``, the keys Canvas reads. (templated)
     :param canvas_conn_id: the ``canvas`` connection. (templated)
     :param wait_for_completion: wait until the report is complete and return its metadata.
     :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
@@ -102,11 +157,8 @@ class StartCourseReportOperator(BaseOperator):
         )
         report = self._report_to_reattach(context, course_id, report_type)
         if report is None:
-            report = self.hook.start_course_report(course_id, report_type, self.parameters)
-            self.log.info("Started Canvas %s for course %s", reports.describe(report), course_id)
-            state = context.get("task_state_store")
-            if state is not None:
-                state.set(REPORT_ID_STATE_KEY, report["id"])
+            report = self._start(course_id, report_type)
+            _remember(context, self, int(report["id"]))
         report_id = int(report["id"])
         if not self.wait_for_completion:
             return report_id
@@ -117,14 +169,91 @@ class StartCourseReportOperator(BaseOperator):
             defer_until_finished(self, course_id, report_type, report_id, self.poll_interval, self.timeout)
         return self._wait_blocking(course_id, report_type, report_id)
 
+    def _start(self, course_id: Any, report_type: str) -> dict[str, Any]:
+        """
+        Start the report, settling within this try a start whose answer was lost.
+
+        After a 5xx, a reset or a read timeout the POST may or may not have reached Canvas. The
+        token's last report of this type is then checked: one created since the first attempt
+        began (allowing for clock skew) with exactly these sections and enrollments is the one
+        this start made, and is adopted; otherwise the start is sent again, at most
+        :data:`START_ATTEMPTS` times in all.
+        """
+        began = datetime.now(timezone.utc)
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                report = self.hook.start_course_report(course_id, report_type, self.parameters)
+            except CanvasError as exc:
+                if not (exc.retryable and exc.maybe_processed) or attempt == START_ATTEMPTS:
+                    raise
+                self.log.warning(
+                    "Starting the %s report for course %s may or may not have reached Canvas (%s); "
+                    "looking for the report it may have made",
+                    report_type,
+                    course_id,
+                    exc,
+                )
+                made = self._report_made_since(course_id, report_type, began - START_CLOCK_SKEW)
+                if made is not None:
+                    self.log.info(
+                        "Canvas made %s before the answer was lost; using it", reports.describe(made)
+                    )
+                    return made
+                pause = min(
+                    self.hook.settings.retry_backoff_seconds * 2 ** (attempt - 1),
+                    self.hook.settings.retry_backoff_max_seconds,
+                )
+                self.log.info(
+                    "Canvas made no report; starting again in %.1f s (attempt %d of %d)",
+                    pause,
+                    attempt + 1,
+                    START_ATTEMPTS,
+                )
+                time.sleep(pause)
+                continue
+            self.log.info(
+                "Started Canvas %s report %s for course %s (%s)",
+                report_type,
+                report.get("id"),
+                course_id,
+                report.get("status"),
+            )
+            return report
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _report_made_since(self, course_id: Any, report_type: str, since: datetime) -> dict[str, Any] | None:
+        last = self.hook.get_last_course_report(course_id, report_type)
+        if last is None or not same_parameters(last, self.parameters):
+            return None
+        created = _parse_time(last.get("created_at"))
+        return last if created is not None and created >= since else None
+
     def _report_to_reattach(
         self, context: Context, course_id: Any, report_type: str
     ) -> dict[str, Any] | None:
         """The report an earlier try of this task started, if it can still serve; else ``None``."""
+        generation = _clear_generation(context, self)
         state = context.get("task_state_store")
         stored = state.get(REPORT_ID_STATE_KEY) if state is not None else None
-        if isinstance(stored, (int, str)) and stored:
-            report = self.hook.get_course_report(course_id, report_type, stored)
+        stored_id = stored.get("report_id") if isinstance(stored, dict) else None
+        if isinstance(stored, dict) and isinstance(stored_id, int):
+            if stored.get("generation") != generation:
+                self.log.info(
+                    "Report %s was started before this task was cleared; starting a fresh one",
+                    stored["report_id"],
+                )
+                return None
+            try:
+                report = self.hook.get_course_report(course_id, report_type, stored_id)
+            except (CanvasNotFoundError, CanvasAuthError) as exc:
+                self.log.warning(
+                    "The report an earlier try started (%s) can no longer be read (HTTP %s: %s); "
+                    "starting a new one",
+                    stored["report_id"],
+                    exc.status_code,
+                    exc.canvas_message,
+                )
+                return None
             if not ReportStatus.is_failure(report.get("status")):
                 self.log.info("Reattaching to Canvas %s, started by an earlier try", reports.describe(report))
                 return report
@@ -132,9 +261,7 @@ class StartCourseReportOperator(BaseOperator):
                 "The report an earlier try started (%s) failed; starting a new one", reports.describe(report)
             )
             return None
-        ti = context.get("ti")
-        is_retry = ti is not None and getattr(ti, "try_number", 1) > 1
-        if not (is_retry or self.reattach_running_report):
+        if not (_is_retry(context, generation) or self.reattach_running_report):
             return None
         last = self.hook.get_last_course_report(course_id, report_type)
         if last and last.get("status") in ACTIVE_STATES and same_parameters(last, self.parameters):
@@ -161,6 +288,18 @@ class StartCourseReportOperator(BaseOperator):
         """Called when the trigger fires: validate its event and return the report summary."""
         return reports.summary_from_event(event, self.course_id, self.report_type)
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the Canvas course report as the input. Makes no call to Canvas: the Canvas URL
+        comes from the connection settings ``execute`` already read (read again, without a request,
+        when the task resumed after deferring).
+        """
+        from airflow_provider_canvas_reports.lineage import canvas_report_dataset, operator_lineage
+
+        course_id, report_type = validated_ids(self.course_id, self.report_type)
+        report = canvas_report_dataset(self.hook.settings.base_url, course_id, report_type)
+        return operator_lineage(inputs=[report])
+
 
 class DownloadCourseReportOperator(BaseOperator):
     """
@@ -168,9 +307,28 @@ class DownloadCourseReportOperator(BaseOperator):
 
     The report is fetched afresh (so no ``file_url`` travels through XCom), the redirect to
     storage is followed without ``Authorization``, and the file is streamed in chunks (memory stays
-    flat), hashed (sha256) and checked against the attachment's size. A cut transfer is retried;
-    the file is written under a temporary name and moved into place only when complete, so a
-    failed download leaves nothing at the destination.
+    flat), hashed (sha256) and checked against the attachment's size. A cut transfer is retried.
+    A local file is written under a temporary name and moved into place only when complete; in
+    object storage the file is uploaded straight to its key and made visible only when complete
+    (a multipart upload on S3, aborted on failure). A failed download leaves nothing at the
+    destination.
+
+    The destination is checked before anything is fetched: a folder that cannot be created or
+    written in, a file path that is an existing folder, or a bucket that does not exist fails the
+    task at once (no retry), naming the destination as given.
+
+    Assets: with ``outlets=[Asset(...)]`` the asset event carries ``extra`` = ``{"course_id",
+    "report_id", "report_type", "uri", "filename", "size", "sha256"}``; with an ``AssetAlias`` in
+    ``outlets``, an event for ``Asset(<the landed file's URI>)`` is added to the alias with that
+    extra (for URIs known only at run time, e.g. under ``{{ ds }}``). On Airflow 2.11 the same
+    works with ``Dataset`` and ``DatasetAlias``.
+
+    Re-running a logical date (a backfill, a cleared task, a retry) replaces the file that date
+    wrote: with ``overwrite=True`` (the default) the new file is moved over the old one only once
+    it is complete, so readers see either the old file or the new one, never a partial one. Put
+    the date in the destination (``.../{{ ds }}/``) so each date owns its file; a file at the same
+    path from another date would be replaced too. Other files in a destination folder are left
+    alone. With ``overwrite=False`` an existing file fails the task before anything is downloaded.
 
     :param course_id: the Canvas course id, or an alternate form. (templated)
     :param report_id: the report, e.g. ``{{ ti.xcom_pull(task_ids='start') }}``. (templated)
@@ -179,8 +337,9 @@ class DownloadCourseReportOperator(BaseOperator):
         safe for a path) is used. (templated)
     :param report_type: the report type. (templated)
     :param canvas_conn_id: the ``canvas`` connection. (templated)
-    :param overwrite: replace an existing file; when ``False`` an existing file fails the task
-        before anything is downloaded.
+    :param overwrite: replace an existing file at the destination, atomically (the default, so
+        that re-running a date works); when ``False`` an existing file fails the task before
+        anything is downloaded, and nothing changes.
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook`.
     :return: ``{"uri", "filename", "size", "sha256", "content_type", "report_id", "course_id",
         "report_type"}``
@@ -203,7 +362,7 @@ class DownloadCourseReportOperator(BaseOperator):
         destination: str,
         report_type: str = "course_pace_docx",
         canvas_conn_id: str = CanvasHook.default_conn_name,
-        overwrite: bool = False,
+        overwrite: bool = True,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -221,11 +380,16 @@ class DownloadCourseReportOperator(BaseOperator):
         return CanvasHook(self.canvas_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_canvas_reports.destinations import Destination, safe_filename
+        from airflow_provider_canvas_reports.destinations import Destination, DestinationError, safe_filename
         from airflow_provider_canvas_reports.download import ProgressLog
         from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasUnexpectedResponseError
 
         course_id, report_type, report_id = validated_ids(self.course_id, self.report_type, self.report_id)
+        try:
+            destination = Destination(self.destination)
+            destination.check()
+        except (ValueError, DestinationError) as exc:
+            raise AirflowFailException(str(exc)) from exc
         report = self.hook.get_course_report(course_id, report_type, report_id)
         if not reports.finished_summary(course_id, report_type, report):
             raise CanvasError(
@@ -238,24 +402,34 @@ class DownloadCourseReportOperator(BaseOperator):
                 f"Canvas {report_type} report {report_id} of course {course_id} is complete but has no file"
             )
         try:
-            name = attachment.get("display_name") or attachment.get("filename")
-            destination = Destination(self.destination, safe_filename(name))
+            target = destination.file(
+                safe_filename(attachment.get("display_name") or attachment.get("filename"))
+            )
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
-        if not self.overwrite and destination.exists():
-            raise AirflowFailException(
-                f"{destination.uri} already exists and overwrite=False; nothing changed"
+        if target.exists():
+            if not self.overwrite:
+                raise AirflowFailException(
+                    f"{target.uri} already exists and overwrite=False; nothing changed. Set "
+                    "overwrite=True to replace it, or put the date in the destination ({{ ds }})"
+                )
+            self.log.info(
+                "%s exists (an earlier run): it is replaced once the new file is complete", target.uri
             )
         size = attachment.get("size")
-        self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, destination.uri)
-        progress = ProgressLog(self.log, size if isinstance(size, int) else None)
-        with destination.atomic_writer(self.overwrite) as handle:
-            result = self.hook.download_report_file(report, handle, on_progress=progress)
+        expected = size if isinstance(size, int) else None
+        self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, target.uri)
+        progress = ProgressLog(self.log, expected)
+        try:
+            with target.atomic_writer(self.overwrite, expected) as handle:
+                result = self.hook.download_report_file(report, handle, on_progress=progress)
+        except DestinationError as exc:
+            raise AirflowFailException(str(exc)) from exc
         progress(result.size, final=True)
-        self.log.info("Landed %s: %d bytes, sha256 %s", destination.uri, result.size, result.sha256)
-        return {
-            "uri": destination.uri,
-            "filename": destination.name,
+        self.log.info("Landed %s: %d bytes, sha256 %s", target.uri, result.size, result.sha256)
+        landed = {
+            "uri": target.uri,
+            "filename": target.name,
             "size": result.size,
             "sha256": result.sha256,
             "content_type": attachment.get("content-type") or result.content_type,
@@ -263,3 +437,43 @@ class DownloadCourseReportOperator(BaseOperator):
             "course_id": course_id,
             "report_type": report_type,
         }
+        self._landed = (self.hook.settings.base_url, course_id, report_type, target.plain_uri, result.size)
+        self._record_asset_events(context, landed, target.plain_uri)
+        return landed
+
+    def _record_asset_events(self, context: Context, landed: dict[str, Any], asset_uri: str) -> None:
+        """Attach what landed to the events of this task's asset outlets (asset aliases: add the file)."""
+        if not self.outlets:
+            return
+        from airflow.providers.common.compat.assets import Asset, AssetAlias
+
+        extra = {
+            key: landed[key]
+            for key in ("course_id", "report_id", "report_type", "uri", "filename", "size", "sha256")
+        }
+        outlet_events: Any = context["outlet_events"]
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                outlet_events[outlet].add(Asset(asset_uri), extra=extra)
+            elif isinstance(outlet, Asset):
+                outlet_events[outlet].extra.update(extra)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """
+        OpenLineage: the Canvas course report in, the landed file out (with its size). Uses only
+        what ``execute`` kept: no call to Canvas or to the storage.
+        """
+        from airflow_provider_canvas_reports.lineage import (
+            canvas_report_dataset,
+            file_dataset,
+            operator_lineage,
+        )
+
+        landed = getattr(self, "_landed", None)
+        if landed is None:
+            return operator_lineage()
+        base_url, course_id, report_type, uri, size = landed
+        return operator_lineage(
+            inputs=[canvas_report_dataset(base_url, course_id, report_type)],
+            outputs=[file_dataset(uri, size)],
+        )

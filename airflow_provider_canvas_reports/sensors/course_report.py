@@ -25,7 +25,7 @@ class CourseReportSensor(BaseSensorOperator):
     """
     Wait until a Canvas course report is complete, and return its metadata.
 
-    Each check logs the status and progress. ``complete`` succeeds and returns (as XCom) the
+    Each check logs the report's status. ``complete`` succeeds and returns (as XCom) the
     report's id, status, timestamps, parameters and attachment (id, filename, content type, size),
     never its ``file_url``. ``error``, ``aborted`` or ``deleted`` fail the task at once, without
     retries. Transient API errors are retried by the hook; ``timeout`` works the same in poke,

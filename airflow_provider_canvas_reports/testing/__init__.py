@@ -1,10 +1,10 @@
-"""A Canvas LMS emulator for tests: the Course Reports API and an object store over real HTTP on loopback.
+"""A Canvas LMS emulator for tests: the Course Reports API, an object store and a files domain on loopback.
 
 In-process::
 
     from airflow_provider_canvas_reports.testing import CanvasEmulator, Fault, ReportBehaviour
 
-    with CanvasEmulator() as emu:          # emu.base_url, emu.storage_url, emu.token
+    with CanvasEmulator() as emu:          # emu.base_url, emu.storage_url, emu.files_url, emu.token
         emu.set_behaviour(42, ReportBehaviour(hold=True))
         emu.add_fault(Fault("503", count=2))
 

@@ -24,6 +24,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="Canvas API port (0: any free port)")
     parser.add_argument("--storage-port", type=int, default=0, help="object-storage port (0: any free port)")
+    parser.add_argument("--files-port", type=int, default=0, help="files-domain port (0: any free port)")
     parser.add_argument("--token", action="append", help="teacher token (repeatable; default emulator-token)")
     parser.add_argument(
         "--student-token", action="append", default=[], help="token of a student (repeatable)"
@@ -33,6 +34,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--file-size", type=int, default=20_000, help="size of generated files in bytes")
     parser.add_argument("--storage", choices=["redirect", "local"], default="redirect", help="file delivery")
     parser.add_argument("--parallel", action="store_true", help="let reports of one course run concurrently")
+    parser.add_argument(
+        "--last-empty",
+        action="store_true",
+        help="answer a 'last report' lookup without a report with 200 {} (older Canvas) instead of 500",
+    )
+    parser.add_argument("--progress", action="store_true", help="include a progress key (older Canvas)")
+    parser.add_argument(
+        "--files-domain", action="store_true", help="put file_url on the separate files-domain server"
+    )
     parser.add_argument(
         "--record",
         action=argparse.BooleanOptionalAction,
@@ -53,7 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     tokens = dict.fromkeys(args.token or ["emulator-token"], "teacher")
     tokens.update(dict.fromkeys(args.student_token, "student"))
     emulator = CanvasEmulator(
-        tokens, host=args.host, port=args.port, storage_port=args.storage_port, record_requests=args.record
+        tokens,
+        host=args.host,
+        port=args.port,
+        storage_port=args.storage_port,
+        files_port=args.files_port,
+        record_requests=args.record,
     )
     emulator.default_behaviour = ReportBehaviour(
         created_seconds=args.created_seconds,
@@ -61,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         file_size=args.file_size,
         storage=args.storage,
         sequential=not args.parallel,
+        last_without_report="empty" if args.last_empty else "error",
+        progress=args.progress,
+        file_host="files" if args.files_domain else "api",
     )
     stop = threading.Event()
 
@@ -72,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator.start()
     where = f"{emulator.base_url} (storage {emulator.storage_url})"
     print(f"canvas emulator listening on {where} token={emulator.token}", flush=True)
+    print(f"canvas emulator files domain on {emulator.files_url}", flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, unquote
 
 from airflow_provider_canvas_reports.testing import responses
+from airflow_provider_canvas_reports.testing.downloads import verified_download
 from airflow_provider_canvas_reports.testing.http import Response
-from airflow_provider_canvas_reports.testing.reports import REPORT_TYPES, parse_parameters
-from airflow_provider_canvas_reports.testing.storage import file_response
+from airflow_provider_canvas_reports.testing.reports import REPORT_TYPES, permit_parameters
 from airflow_provider_canvas_reports.testing.throttle import format_float
 
 if TYPE_CHECKING:
-    from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
     from airflow_provider_canvas_reports.testing.http import Request
-    from airflow_provider_canvas_reports.testing.state import User
+    from airflow_provider_canvas_reports.testing.interface import ServerState
+    from airflow_provider_canvas_reports.testing.models import User
+    from airflow_provider_canvas_reports.testing.reports import Report
 
 
 def bearer_token(request: Request) -> str | None:
@@ -31,61 +32,61 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-def handle(emu: CanvasEmulator, request: Request) -> Response:
-    """Throttle, then route. Runs under the emulator's lock."""
+def handle(state: ServerState, request: Request) -> Response:
+    """Throttle, then route."""
     now = time.time()
     token = bearer_token(request)
     client = f"token:{token}" if token else "ip:127.0.0.1"
-    high_water, leak, up_front = emu.rate_limit_high_water, emu.leak_rate, emu.up_front_cost
-    cost = emu.request_cost
-    if not emu._throttle.reserve(client, up_front, cost, high_water, leak, now):
-        remaining = emu._throttle.settle(client, 0.0, up_front, high_water, leak, now)
+    if not state.reserve_capacity(client, now):
+        remaining = state.settle_capacity(client, now, served=False)
         return responses.throttled(format_float(remaining))
-    response = _route(emu, request, token, now)
-    remaining = emu._throttle.settle(client, cost, up_front, high_water, leak, now)
+    response = _route(state, request, token, now)
+    remaining = state.settle_capacity(client, now, served=True)
     response.headers += [
-        ("X-Request-Cost", format_float(cost)),
+        ("X-Request-Cost", format_float(state.request_cost)),
         ("X-Rate-Limit-Remaining", format_float(remaining)),
     ]
     return response
 
 
-def _route(emu: CanvasEmulator, request: Request, token: str | None, now: float) -> Response:
+def _route(state: ServerState, request: Request, token: str | None, now: float) -> Response:
     parts = [unquote(part) for part in request.path.split("/")[1:]]
     if parts and not parts[-1]:
         parts.pop()
     method = "GET" if request.method == "HEAD" else request.method
     if parts[:1] == ["files"] and len(parts) == 3 and parts[2] == "download" and method == "GET":
-        return _download(emu, request, parts[1], token, now)
+        owner = state.find_user(token) if token and state.revocation(token) is None else None
+        return verified_download(state, request, parts[1], owner, now)
     if parts[:2] != ["api", "v1"]:
         return responses.not_found()
     user: User | None = None
     if token is not None:
-        user = emu._users.get(token)
+        user = state.find_user(token)
         if user is None:
             return responses.bad_token("Invalid access token.")
-        if token in emu._revoked:
-            return responses.bad_token(emu._revoked[token])
+        revoked = state.revocation(token)
+        if revoked is not None:
+            return responses.bad_token(revoked)
     rest = parts[2:]
     if rest == ["users", "self"] and method == "GET":
         return responses.json_response(200, user.to_json()) if user else responses.unauthenticated()
     if len(rest) in (4, 5) and rest[0] == "courses" and rest[2] == "reports":
         if user is None:
             return responses.unauthenticated()
-        course_id = emu.resolve_course(rest[1])
+        course_id = state.resolve_course(rest[1])
         if course_id is None:
             return responses.not_found()
         if len(rest) == 4 and method == "POST":
-            return _start(emu, request, course_id, rest[3], user, now)
+            return _start(state, request, course_id, rest[3], user, now)
         if len(rest) == 4 and method == "GET":
-            return _last(emu, course_id, rest[3], user, now)
+            return _last(state, course_id, rest[3], user, now)
         if len(rest) == 5 and method == "GET":
-            return _show(emu, course_id, rest[4], user, now)
+            return _show(state, course_id, rest[4], user, now)
     return responses.not_found()
 
 
 def _start(
-    emu: CanvasEmulator, request: Request, course_id: int, report_type: str, user: User, now: float
+    state: ServerState, request: Request, course_id: int, report_type: str, user: User, now: float
 ) -> Response:
     if report_type not in REPORT_TYPES:
         return responses.json_response(400, {"error": f"invalid report type {report_type}"})
@@ -95,49 +96,44 @@ def _start(
         raw = request_parameters(request)
     except ValueError:
         return responses.json_response(400, {"errors": [{"message": "Invalid JSON in request body"}]})
-    report = emu._create_report(course_id, report_type, parse_parameters(raw), user)
-    return responses.json_response(200, report.to_json(now, emu.base_url, initial=True))
+    if not isinstance(raw, dict):  # nil.permit / "x".permit: an internal error in Canvas's controller
+        return responses.server_error(state.next_error_report_id())
+    report = state.create_report(course_id, report_type, permit_parameters(raw), user)
+    return responses.json_response(200, report.to_json(now, state.file_origin(report), initial=True))
 
 
-def _last(emu: CanvasEmulator, course_id: int, report_type: str, user: User, now: float) -> Response:
+def _last(state: ServerState, course_id: int, report_type: str, user: User, now: float) -> Response:
     if not user.can_read_reports:
         return responses.unauthorized()
-    report = emu._last_reports.get((course_id, user.id, report_type))
+    report = state.last_report(course_id, user.id, report_type)
     if report is None:
-        return responses.json_response(200, {})
-    emu._materialize(report, now)
-    return Response(200, [("Content-Type", responses.JSON_TYPE)], report.render(now, emu.base_url))
+        if state.behaviour_for(course_id).last_without_report == "empty":
+            return responses.json_response(200, {})
+        return responses.server_error(state.next_error_report_id())  # renders {}, then fails on nil
+    return _render(state, report, now)
 
 
-def _show(emu: CanvasEmulator, course_id: int, raw_id: str, user: User, now: float) -> Response:
-    report = emu._reports.get(int(raw_id)) if raw_id.isascii() and raw_id.isdigit() else None
+def _render(state: ServerState, report: Report, now: float) -> Response:
+    state.materialize(report, now)
+    body = report.render(now, state.file_origin(report))
+    return Response(200, [("Content-Type", responses.JSON_TYPE)], body)
+
+
+def _show(state: ServerState, course_id: int, raw_id: str, user: User, now: float) -> Response:
+    report = state.find_report(int(raw_id)) if raw_id.isascii() and raw_id.isdigit() else None
     if report is None or report.course_id != course_id:
         return responses.not_found()
     if report.user_id != user.id:
         return responses.unauthorized()
-    emu._materialize(report, now)
-    return Response(200, [("Content-Type", responses.JSON_TYPE)], report.render(now, emu.base_url))
-
-
-def _download(emu: CanvasEmulator, request: Request, raw_id: str, token: str | None, now: float) -> Response:
-    attachment = emu._attachments.get(int(raw_id)) if raw_id.isascii() and raw_id.isdigit() else None
-    if attachment is None:
-        return responses.not_found()
-    verifier = parse_qs(request.query).get("verifier", [None])[0]
-    owner = emu._reports[attachment.report_id].user_id
-    user = emu._users.get(token) if token and token not in emu._revoked else None
-    if verifier != attachment.verifier and (user is None or user.id != owner):
-        return responses.unauthenticated()
-    if emu._reports[attachment.report_id].behaviour.storage == "local":
-        return file_response(attachment, request)
-    return responses.redirect(emu._sign(attachment, now))
+    return _render(state, report, now)
 
 
 def request_parameters(request: Request) -> Any:
-    """The ``parameters`` hash of a start request, from a JSON body or Rails-style form fields.
+    """The ``parameters`` value of a start request, as Rails parses it; None when there is none.
 
-    Form fields ``parameters[key][]=v`` become lists; ``parameters[key]=v`` stays a scalar (which
-    Canvas's strong parameters then drop). The query string counts too, as in Rails.
+    A JSON body's ``parameters`` keeps its JSON types. Form fields (the body, and the query string
+    as in Rails) ``parameters[key][]=v`` become lists of strings and ``parameters[key]=v`` a string
+    (which Canvas's strong parameters then drop); a bare ``parameters=v`` is a string, not a hash.
     """
     content_type = request.headers.get("content-type", "").lower()
     if "json" in content_type and request.body.strip():
@@ -145,14 +141,23 @@ def request_parameters(request: Request) -> Any:
             data = json.loads(request.body)
         except ValueError as exc:
             raise ValueError("invalid JSON") from exc
-        return data.get("parameters") if isinstance(data, dict) else None
+        if isinstance(data, dict) and "parameters" in data:
+            return data["parameters"]
+        return _form_parameters(parse_qsl(request.query, keep_blank_values=True))
     fields = parse_qsl(request.query, keep_blank_values=True)
     if request.body:
         fields += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-    found: dict[str, Any] = {}
+    return _form_parameters(fields)
+
+
+def _form_parameters(fields: list[tuple[str, str]]) -> Any:
+    found: dict[str, Any] | None = None
     for name, value in fields:
+        if name == "parameters":
+            return value
         if not name.startswith("parameters["):
             continue
+        found = {} if found is None else found
         key, _, suffix = name[len("parameters[") :].partition("]")
         if suffix == "[]":
             existing = found.get(key)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_canvas_reports.testing.models import Fault, RecordedRequest, ReportBehaviour
+
+if TYPE_CHECKING:
+    from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan
 
 
 class EmulatorControl:
@@ -33,6 +36,10 @@ class EmulatorControl:
     def stats(self) -> dict[str, Any]:
         """``{"post_count", "post_counts", "request_count", "requests", "connections", "reports"}``."""
         return dict(self._call("GET", "stats"))
+
+    def urls(self) -> dict[str, str]:
+        """``{"base_url", "storage_url", "files_url"}`` of the emulator's three servers."""
+        return dict(self._call("GET", "urls"))
 
     def post_count(self, course_id: int | None = None) -> int:
         """POSTs that created a report, for one course or in total."""
@@ -64,6 +71,11 @@ class EmulatorControl:
         """Behaviour of new reports of ``course_id`` (None: the default)."""
         behaviour = behaviour if behaviour is not None else ReportBehaviour(**fields)
         self._call("PUT", "behaviour", {"course_id": course_id, **behaviour.to_dict()})
+
+    def set_course_plan(self, course_id: int, plan: CoursePlan | None) -> None:
+        """What pace documents of ``course_id``'s new reports hold (None: the default plan)."""
+        payload = {"course_id": course_id, "plan": None if plan is None else plan.to_dict()}
+        self._call("PUT", "course_plan", payload)
 
     def report_json(self, report_id: int) -> dict[str, Any]:
         """The report as GET would show it now."""

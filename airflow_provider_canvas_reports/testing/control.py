@@ -1,12 +1,16 @@
-"""The control API under ``/__emulator__/`` (no auth, not recorded, not throttled, never faulted).
+"""The control API under ``/__emulator__/``: the test API over HTTP.
+
+Control requests need no token and are never recorded, throttled or faulted.
 
 | call | effect |
 |---|---|
 | ``GET /__emulator__/stats`` | counters: posts per course, requests and connections per server |
+| ``GET /__emulator__/urls`` | ``{"base_url", "storage_url", "files_url"}`` |
 | ``GET /__emulator__/requests`` | recorded requests (bodies as latin-1 strings) |
 | ``POST /__emulator__/faults`` | add a fault (JSON of :class:`Fault`) |
 | ``DELETE /__emulator__/faults`` | clear faults |
 | ``PUT /__emulator__/behaviour`` | ``{"course_id": null or int, ...ReportBehaviour fields}`` |
+| ``PUT /__emulator__/course_plan`` | ``{"course_id": int, "plan": CoursePlan.to_dict() or null}`` |
 | ``GET /__emulator__/reports/<id>`` | the report JSON (not counted as a read) |
 | ``POST /__emulator__/reports/<id>/finish`` | ``{"outcome": "complete"}`` |
 | ``POST /__emulator__/rate_limit`` | ``{"token": ..., "remaining": float}`` |
@@ -21,16 +25,17 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_canvas_reports.testing.models import Fault, ReportBehaviour
+from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan
 from airflow_provider_canvas_reports.testing.responses import json_response
 
 if TYPE_CHECKING:
-    from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
     from airflow_provider_canvas_reports.testing.http import Request, Response
+    from airflow_provider_canvas_reports.testing.state import EmulatorState
 
 PREFIX = "/__emulator__/"
 
 
-def handle(emu: CanvasEmulator, request: Request) -> Response:
+def handle(emu: EmulatorState, request: Request) -> Response:
     """Answer one control request."""
     route = request.path[len(PREFIX) :].strip("/")
     method = request.method
@@ -43,10 +48,12 @@ def handle(emu: CanvasEmulator, request: Request) -> Response:
         return json_response(404, {"error": f"not found: {exc}"})
 
 
-def _dispatch(emu: CanvasEmulator, method: str, route: str, payload: Any) -> Response:
+def _dispatch(emu: EmulatorState, method: str, route: str, payload: Any) -> Response:
     ok = json_response(200, {"ok": True})
     if (method, route) == ("GET", "stats"):
         return json_response(200, emu.stats())
+    if (method, route) == ("GET", "urls"):
+        return json_response(200, emu.urls())
     if (method, route) == ("GET", "requests"):
         return json_response(200, [record.to_dict() for record in emu.requests])
     if (method, route) == ("POST", "faults"):
@@ -58,6 +65,10 @@ def _dispatch(emu: CanvasEmulator, method: str, route: str, payload: Any) -> Res
         values = dict(payload)
         course_id = values.pop("course_id", None)
         emu.set_behaviour(None if course_id is None else int(course_id), ReportBehaviour.from_dict(values))
+        return ok
+    if (method, route) == ("PUT", "course_plan"):
+        plan = payload.get("plan")
+        emu.set_course_plan(int(payload["course_id"]), None if plan is None else CoursePlan.from_dict(plan))
         return ok
     if route.startswith("reports/"):
         report_id, _, action = route[len("reports/") :].partition("/")

@@ -1,24 +1,26 @@
-"""``CanvasEmulator``: the Canvas API host and an object-storage host on loopback, in a background thread."""
+"""``CanvasEmulator``: the Canvas API host, object storage and a files domain on loopback, in a thread."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ipaddress
-import secrets
 import threading
 from typing import TYPE_CHECKING
 
-from airflow_provider_canvas_reports.testing import api, control, storage
+from airflow_provider_canvas_reports.testing import api, control, downloads, storage
 from airflow_provider_canvas_reports.testing.faults import serve_with_faults
 from airflow_provider_canvas_reports.testing.http import HttpServer
 from airflow_provider_canvas_reports.testing.state import EmulatorState
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from types import TracebackType
 
     from airflow_provider_canvas_reports.testing.http import Request, Response
-    from airflow_provider_canvas_reports.testing.reports import Attachment
+    from airflow_provider_canvas_reports.testing.interface import ServerState
+
+    Handler = Callable[[ServerState, Request], Response]
 
 
 def check_loopback(host: str) -> None:
@@ -34,14 +36,17 @@ def check_loopback(host: str) -> None:
 
 
 class CanvasEmulator(EmulatorState):
-    """A fake Canvas LMS (Course Reports API) plus its object store, over real HTTP on 127.0.0.1.
+    """A fake Canvas LMS (Course Reports API), its object store and files domain, over real HTTP on 127.0.0.1.
 
     >>> with CanvasEmulator(tokens={"t": "teacher"}) as emu:   # doctest: +SKIP
     ...     requests.get(f"{emu.base_url}/api/v1/users/self", headers={"Authorization": "Bearer t"})
 
     ``tokens`` maps tokens to roles (``teacher``, ``ta``, ``designer``, ``admin`` may read reports;
-    anything else, e.g. ``student``, may not). ``port``/``storage_port`` 0 pick free ports.
+    anything else, e.g. ``student``, may not). ``port``/``storage_port``/``files_port`` 0 pick free ports.
     ``record_requests=False`` keeps only counters (for benchmarks).
+
+    Three servers share one event loop on a daemon thread: ``api`` (:mod:`.api`, plus the control
+    API of :mod:`.control`), ``storage`` (:mod:`.storage`) and ``files`` (:mod:`.downloads`).
     """
 
     def __init__(
@@ -51,34 +56,19 @@ class CanvasEmulator(EmulatorState):
         host: str = "127.0.0.1",
         port: int = 0,
         storage_port: int = 0,
+        files_port: int = 0,
         record_requests: bool = True,
     ) -> None:
         check_loopback(host)
-        super().__init__(tokens, record_requests=record_requests)
-        self.host = host
-        self._requested_ports = (port, storage_port)
-        self.port = 0
-        self.storage_port = 0
+        super().__init__(tokens, host=host, record_requests=record_requests)
+        self._requested_ports = (port, storage_port, files_port)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._servers: list[HttpServer] = []
 
     # ---------------------------------------------------------------------------- lifecycle
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``: the Canvas API host."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def storage_url(self) -> str:
-        """``http://127.0.0.1:PORT2``: the object-storage host."""
-        return f"http://{self.host}:{self.storage_port}"
-
-    def _base_url(self) -> str:
-        return self.base_url
-
     def start(self) -> CanvasEmulator:
-        """Bind both ports and serve from a daemon thread; returns self."""
+        """Bind the three ports and serve from a daemon thread; returns self."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
         loop = asyncio.new_event_loop()
@@ -111,14 +101,24 @@ class CanvasEmulator(EmulatorState):
         return self
 
     async def _bind(self) -> None:
-        api_server = HttpServer(self._handle_api)
-        storage_server = HttpServer(self._handle_storage)
-        self._servers = [api_server, storage_server]
-        self.port = await api_server.start(self.host, self._requested_ports[0])
-        self.storage_port = await storage_server.start(self.host, self._requested_ports[1])
+        serve_api = self._server("api", api.handle)
+
+        async def api_or_control(request: Request) -> Response:
+            if request.path.startswith(control.PREFIX):  # never recorded, throttled or faulted
+                return control.handle(self, request)
+            return await serve_api(request)
+
+        api_server = HttpServer(api_or_control)
+        storage_server = HttpServer(self._server("storage", storage.handle))
+        files_server = HttpServer(self._server("files", downloads.handle))
+        self._servers = [api_server, storage_server, files_server]
+        api_port, storage_port, files_port = self._requested_ports
+        self.port = await api_server.start(self.host, api_port)
+        self.storage_port = await storage_server.start(self.host, storage_port)
+        self.files_port = await files_server.start(self.host, files_port)
 
     def stop(self) -> None:
-        """Close both servers and every connection, and end the thread."""
+        """Close the servers and every connection, and end the thread."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
@@ -150,31 +150,17 @@ class CanvasEmulator(EmulatorState):
         self.stop()
 
     # ------------------------------------------------------------------------------ handlers
-    async def _handle_api(self, request: Request) -> Response:
-        if request.path.startswith(control.PREFIX):
-            return control.handle(self, request)
+    def _server(self, name: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """Serve ``handler`` as server ``name``: recorded, faulted, under the state's lock."""
 
-        def action() -> Response:
-            with self._lock:
-                return api.handle(self, request)
+        async def serve(request: Request) -> Response:
+            def action() -> Response:
+                with self._lock:
+                    return handler(self, request)
 
-        return await serve_with_faults(self, "api", request, action)
+            return await serve_with_faults(self, name, request, action)
 
-    async def _handle_storage(self, request: Request) -> Response:
-        def action() -> Response:
-            with self._lock:
-                return storage.handle(self, request)
-
-        return await serve_with_faults(self, "storage", request, action)
-
-    def _sign(self, attachment: Attachment, now: float) -> str:
-        """A fresh pre-signed storage URL for ``attachment``, valid for 300 s."""
-        signature = secrets.token_hex(32)
-        with self._lock:
-            if len(self._signatures) > 50_000:  # forget expired signatures now and then
-                self._signatures = {k: v for k, v in self._signatures.items() if v[1] >= now}
-            self._signatures[signature] = (attachment.object_key, now + storage.SIGNED_URL_SECONDS)
-        return storage.signed_url(self.storage_url, attachment.object_key, signature)
+        return serve
 
 
 def _drain_loop(loop: asyncio.AbstractEventLoop) -> None:

@@ -7,21 +7,20 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_canvas_reports.testing import responses
 from airflow_provider_canvas_reports.testing.http import Response
+from airflow_provider_canvas_reports.testing.models import FAULTS_AFTER_ACTION, FAULTS_BEFORE_ACTION
+from airflow_provider_canvas_reports.testing.storage import misaligned_range
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
     from airflow_provider_canvas_reports.testing.http import Request
+    from airflow_provider_canvas_reports.testing.interface import ServerState
     from airflow_provider_canvas_reports.testing.models import Fault
 
-#: Faults answered instead of the request (the action is not performed).
-_EARLY = frozenset({"500", "502", "503", "504", "html_200", "throttle", "throttle_429", "reset"})
 
-
-def early_response(fault: Fault, server: str, error_report_id: Callable[[], int]) -> Response:
-    """The answer of a fault that replaces the normal handling."""
-    kind = fault.kind
+def fault_response(fault: Fault, server: str, error_report_id: Callable[[], int]) -> Response:
+    """The answer of a fault that replaces the normal one (before or after the request was processed)."""
+    kind = fault.kind.removesuffix("_after_action")
     if kind == "500":
         if server == "storage":
             return responses.s3_error(
@@ -40,28 +39,41 @@ def early_response(fault: Fault, server: str, error_report_id: Callable[[], int]
 
 
 async def serve_with_faults(
-    emulator: CanvasEmulator, server: str, request: Request, action: Callable[[], Response]
+    state: ServerState, server: str, request: Request, action: Callable[[], Response]
 ) -> Response:
-    """Record the request, apply at most one matching fault, and run ``action`` unless a fault answers."""
-    record = emulator._record(server, request)
-    fault = emulator._take_fault(server, request)
-    response: Response | None = None
-    if fault is not None:
-        if fault.kind == "slow":
+    """Record the request, then answer it through ``action``, applying at most one matching fault.
+
+    A fault refused before processing answers instead of ``action``; ``slow`` waits, then runs it;
+    the others run ``action`` (the server processes the request) and then lose, delay, cut short or
+    misplace its answer.
+    """
+    record = state.record(server, request)
+    fault = state.take_fault(server, request)
+    if fault is not None and fault.kind in FAULTS_BEFORE_ACTION:
+        response = fault_response(fault, server, state.next_error_report_id)
+    else:
+        if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay)
-        elif fault.kind in _EARLY:
-            response = early_response(fault, server, emulator._next_error_report_id)
-    if response is None:
         response = action()
-        if fault is not None and fault.kind == "delay_response_after_action":
-            await asyncio.sleep(fault.delay)
-        if fault is not None and fault.kind in ("truncate", "stall"):
-            length = response.content_length
-            cut = length // 2 if fault.truncate_at is None else fault.truncate_at
-            if fault.kind == "truncate":
-                response.truncate_at = cut
-            else:
-                response.pause = (cut, fault.delay)
+        if fault is not None:
+            response = await _after_action(fault, server, response, state)
     if record is not None:
         record.status = response.status
+    return response
+
+
+async def _after_action(fault: Fault, server: str, response: Response, state: ServerState) -> Response:
+    if fault.kind in FAULTS_AFTER_ACTION:
+        return fault_response(fault, server, state.next_error_report_id)
+    if fault.kind == "delay_response_after_action":
+        await asyncio.sleep(fault.delay)
+    elif fault.kind in ("truncate", "stall"):
+        length = response.content_length
+        cut = length // 2 if fault.truncate_at is None else fault.truncate_at
+        if fault.kind == "truncate":
+            response.truncate_at = cut
+        else:
+            response.pause = (cut, fault.delay)
+    elif fault.kind == "bad_content_range":
+        return misaligned_range(response)
     return response

@@ -1,5 +1,9 @@
 """The course pace files the emulator serves: real OOXML ``.docx`` files and a ``course_pace.zip``.
 
+Each document follows the structure of Canvas's template (see :func:`pace_document`): header
+paragraphs, one table per module, then a table of blackout dates and skipped weekdays, with the
+content of a :class:`~.pace_plans.CoursePlan`.
+
 Both are ZIP archives written by hand around :class:`~.vfile.VirtualFile` segments, so a 1 GiB file
 costs a few kilobytes of memory: small XML parts are deflated, the padding part is stored, and
 its CRC comes from :func:`~.vfile.padding_crc32`. Sizes stay below 4 GiB (no ZIP64 records).
@@ -17,7 +21,10 @@ from xml.sax.saxutils import escape
 from airflow_provider_canvas_reports.testing.vfile import Padding, Segment, VirtualFile
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from collections.abc import Iterable
+    from datetime import date, datetime
+
+    from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan, PlannedSection, PlannedStudent
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ZIP_CONTENT_TYPE = "application/zip"
@@ -46,12 +53,105 @@ _PADDING_OPEN = (_XML_HEAD + '<padding xmlns="urn:canvas-emulator:padding">').en
 _PADDING_CLOSE = b"</padding>"
 
 
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
 @dataclass(frozen=True)
 class PaceDocument:
-    """One course pace document: its base name (without ``.docx``) and its paragraphs."""
+    """One course pace document: its base name (without ``.docx``) and its WordprocessingML body."""
 
     name: str
-    paragraphs: tuple[str, ...]
+    body: str
+
+
+def pace_documents(
+    plan: CoursePlan, section_ids: Iterable[str], enrollment_ids: Iterable[str]
+) -> list[PaceDocument]:
+    """The documents a report asking for these ids produces: sections first, then students.
+
+    Ids the plan does not know are left out, as Canvas leaves out sections and enrollments that do
+    not exist in the course.
+    """
+    contexts: list[PlannedSection | PlannedStudent] = []
+    contexts += [s for s in (plan.section(int(i)) for i in section_ids) if s is not None]
+    contexts += [s for s in (plan.student(int(i)) for i in enrollment_ids) if s is not None]
+    return [pace_document(plan, context) for context in contexts]
+
+
+def pace_document(plan: CoursePlan, context: PlannedSection | PlannedStudent) -> PaceDocument:
+    """A section's (``<name>_Section_Pace``) or a student's (``<name>'s_Pace``) pace document.
+
+    Paragraphs: course name; section or student name; ``N students in this section`` or
+    ``On Pace``/``Off Pace``; ``MM/DD/YYYY Start Date``; ``MM/DD/YYYY End Date``; ``N Assignments``;
+    ``N weeks, N days``. One table per module: its name across the first row, then (optionally) a
+    column-title row, then ``title + points | days | MM/DD/YYYY | Published/Unpublished`` per item,
+    each table followed by an empty paragraph. Last, one ``Black Out Dates: <title> |
+    MM/DD/YYYY-MM/DD/YYYY`` row per blackout and a ``Skipped Dates | Sat/Sun`` row.
+    """
+    from airflow_provider_canvas_reports.testing.pace_plans import PlannedSection
+
+    scheduled = plan.schedule()
+    end = plan.resolved_end_date
+    weeks, days = divmod((end - plan.start_date).days, 7)
+    if isinstance(context, PlannedSection):
+        name = f"{context.name}_Section_Pace"
+        status = f"{context.students} students in this section"
+    else:
+        name = f"{context.name}'s_Pace"
+        status = "On Pace" if context.on_pace else "Off Pace"
+    assignments = sum(1 for s in scheduled if s.item.kind != "page")
+    parts = [
+        _paragraph(plan.course_name),
+        _paragraph(context.name),
+        _paragraph(status),
+        _paragraph(f"{_us(plan.start_date)} Start Date"),
+        _paragraph(f"{_us(end)} End Date"),
+        _paragraph(f"{assignments} Assignments"),
+        _paragraph(f"{weeks} weeks, {days} days"),
+    ]
+    for position, module in enumerate(plan.modules, start=1):
+        rows = [_row([[module.name]], span=True)]
+        if plan.column_titles:
+            rows.append(_row([["Assignment"], ["Duration (days)"], ["Due Date"], ["Status"]]))
+        for entry in (s for s in scheduled if s.module_position == position):
+            item = entry.item
+            if plan.points_in_title_paragraph:
+                title = [f"{item.title} {item.points_text}"]
+            else:
+                title = [item.title, item.points_text]
+            state = "Published" if item.published else "Unpublished"
+            rows.append(_row([title, [str(item.duration_days)], [_us(entry.due_date)], [state]]))
+        parts += [_table(rows), _paragraph("")]
+    plan_rows = [
+        _row([[f"Black Out Dates: {b.title}"], [f"{_us(b.start)}-{_us(b.end)}"]]) for b in plan.blackout_dates
+    ]
+    plan_rows.append(_row([["Skipped Dates"], ["/".join(plan.skipped_days)]]))
+    parts.append(_table(plan_rows, columns=2))
+    return PaceDocument(name, "".join(parts))
+
+
+def _us(day: date) -> str:
+    return day.strftime("%m/%d/%Y")
+
+
+def _paragraph(text: str) -> str:
+    if not text:
+        return "<w:p/>"
+    return f'<w:p><w:r><w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p>'
+
+
+def _row(cells: list[list[str]], span: bool = False) -> str:
+    if span:  # one cell merged across the four columns, as the module name row is
+        body = "".join(_paragraph(text) for text in cells[0])
+        return f'<w:tr><w:tc><w:tcPr><w:gridSpan w:val="4"/></w:tcPr>{body}</w:tc></w:tr>'
+    tcs = "".join(f"<w:tc>{''.join(_paragraph(text) for text in cell)}</w:tc>" for cell in cells)
+    return f"<w:tr>{tcs}</w:tr>"
+
+
+def _table(rows: list[str], columns: int = 4) -> str:
+    grid = '<w:gridCol w:w="2000"/>' * columns
+    properties = '<w:tblPr><w:tblW w:w="0" w:type="auto"/></w:tblPr>'
+    return f"<w:tbl>{properties}<w:tblGrid>{grid}</w:tblGrid>{''.join(rows)}</w:tbl>"
 
 
 @dataclass(frozen=True)
@@ -85,11 +185,8 @@ def build_course_pace_file(documents: list[PaceDocument], target_size: int, when
 
 def build_docx(doc: PaceDocument, target_size: int, when: datetime) -> VirtualFile:
     """A valid WordprocessingML package, padded (by a custom XML part) to ``target_size`` bytes."""
-    body = "".join(f"<w:p><w:r><w:t>{escape(text)}</w:t></w:r></w:p>" for text in doc.paragraphs)
-    document = (
-        _XML_HEAD + '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        f"<w:body>{body}<w:sectPr/></w:body></w:document>"
-    )
+    document = _XML_HEAD + f'<w:document xmlns:w="{_W}"><w:body>{doc.body}<w:sectPr/></w:body></w:document>'
+
     parts: list[tuple[str, bytes]] = [
         ("[Content_Types].xml", _CONTENT_TYPES.encode()),
         ("_rels/.rels", _ROOT_RELS.encode()),

@@ -1,4 +1,4 @@
-"""Plain data types of the Canvas emulator: report behaviour, faults and recorded requests."""
+"""Plain data types of the Canvas emulator: users, report behaviour, faults and recorded requests."""
 
 from __future__ import annotations
 
@@ -10,23 +10,59 @@ MAX_FILE_SIZE = 0xFFFF_0000
 
 REPORT_OUTCOMES = frozenset({"complete", "error"})
 STORAGE_MODES = frozenset({"redirect", "local"})
-SERVERS = frozenset({"api", "storage"})
-FAULT_KINDS = frozenset(
-    {
-        "500",
-        "502",
-        "503",
-        "504",
-        "html_200",
-        "throttle",
-        "throttle_429",
-        "reset",
+FILE_HOSTS = frozenset({"api", "files"})
+LAST_WITHOUT_REPORT = frozenset({"error", "empty"})
+#: The emulator's servers: the Canvas API host, the object store, and the separate files domain.
+SERVERS = ("api", "storage", "files")
+#: Faults answered instead of the request: the request is refused before Canvas processes it.
+FAULTS_BEFORE_ACTION = frozenset(
+    {"500", "502", "503", "504", "html_200", "throttle", "throttle_429", "reset"}
+)
+#: Faults applied after the request was processed (a POST has made its report): the answer is lost.
+FAULTS_AFTER_ACTION = frozenset({"500_after_action", "reset_after_action"})
+FAULT_KINDS = (
+    FAULTS_BEFORE_ACTION
+    | FAULTS_AFTER_ACTION
+    | {
         "slow",
         "truncate",
         "stall",
         "delay_response_after_action",
+        "bad_content_range",
     }
 )
+
+
+#: Roles holding the course right ``read_reports``.
+READ_REPORTS_ROLES = frozenset({"teacher", "ta", "designer", "admin"})
+
+
+@dataclass(frozen=True)
+class User:
+    """A Canvas user behind a token."""
+
+    id: int
+    role: str
+    name: str
+
+    @property
+    def can_read_reports(self) -> bool:
+        """Whether the user holds ``read_reports`` in every course."""
+        return self.role in READ_REPORTS_ROLES
+
+    def to_json(self) -> dict[str, Any]:
+        """``GET /api/v1/users/self``."""
+        first, _, last = self.name.partition(" ")
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": "2024-01-08T09:00:00-06:00",
+            "sortable_name": f"{last}, {first}" if last else self.name,
+            "short_name": self.name,
+            "avatar_url": "https://canvas.instructure.com/images/messages/avatar-50.png",
+            "locale": None,
+            "effective_locale": "en",
+        }
 
 
 @dataclass
@@ -37,27 +73,40 @@ class ReportBehaviour:
     ``running_seconds``: time spent ``running``.
     ``outcome``: ``"complete"`` or ``"error"`` (a report without sections/enrollments always errors).
     ``hold``: stay ``running`` until :meth:`CanvasEmulator.finish_report` is called.
-    ``progress``: include the ``progress`` key (older Canvas omits it).
+    ``progress``: include a (non-monotonic) ``progress`` key; current Canvas sends none.
     ``file_size``: target size in bytes of the generated file (exact once above the minimal DOCX size).
     ``storage``: ``"redirect"`` (302 to the storage host) or ``"local"`` (the API host serves the bytes).
     ``sequential``: reports of one course run one after another, like Canvas's per-course job strand;
     set False for benchmarks that start many reports on one course.
+    ``last_without_report``: what ``GET .../reports/:type`` answers when the caller has no report of
+    that type: ``"error"`` (current Canvas: HTTP 500 with its internal-error body) or ``"empty"``
+    (older Canvas: ``200 {}``).
+    ``file_host``: where ``file_url`` points: ``"api"`` (the API host's ``/files/:id/download``) or
+    ``"files"`` (a separate files domain, :attr:`CanvasEmulator.files_url`, which knows no tokens).
     """
 
     created_seconds: float = 0.05
     running_seconds: float = 0.2
     outcome: str = "complete"
     hold: bool = False
-    progress: bool = True
+    progress: bool = False
     file_size: int = 20_000
     storage: str = "redirect"
     sequential: bool = True
+    last_without_report: str = "error"
+    file_host: str = "api"
 
     def __post_init__(self) -> None:
-        if self.outcome not in REPORT_OUTCOMES:
-            raise ValueError(f"outcome must be one of {sorted(REPORT_OUTCOMES)}, not {self.outcome!r}")
-        if self.storage not in STORAGE_MODES:
-            raise ValueError(f"storage must be one of {sorted(STORAGE_MODES)}, not {self.storage!r}")
+        choices = {
+            "outcome": REPORT_OUTCOMES,
+            "storage": STORAGE_MODES,
+            "file_host": FILE_HOSTS,
+            "last_without_report": LAST_WITHOUT_REPORT,
+        }
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {sorted(allowed)}, not {value!r}")
         if not 0 <= self.file_size <= MAX_FILE_SIZE:
             raise ValueError(f"file_size must be between 0 and {MAX_FILE_SIZE}")
         if self.created_seconds < 0 or self.running_seconds < 0:
@@ -77,7 +126,20 @@ class ReportBehaviour:
 class Fault:
     """A failure injected into matching requests.
 
-    ``kind``: one of :data:`FAULT_KINDS`.
+    ``kind``: one of :data:`FAULT_KINDS`:
+
+    - refused before processing (nothing happens on the server): ``500`` (Canvas's JSON 500, or
+      S3's XML error on storage), ``502``/``503``/``504`` (a proxy's HTML page), ``html_200`` (a
+      maintenance page), ``throttle`` (Canvas's 403), ``throttle_429``, ``reset`` (connection reset);
+    - processed, then the answer is lost (a POST has made its report): ``500_after_action``,
+      ``reset_after_action``, ``delay_response_after_action`` (answers after ``delay``);
+    - ``slow``: waits ``delay`` seconds, then handles the request normally;
+    - ``truncate``: the full ``Content-Length``, then only ``truncate_at`` body bytes and a close;
+    - ``stall``: ``truncate_at`` body bytes, a pause of ``delay`` seconds, then the rest (a
+      download caught mid-stream);
+    - ``bad_content_range``: a ranged GET answers 206 from another byte than the one asked for,
+      with a truthful ``Content-Range`` (only requests with a ``Range`` header match).
+
     ``count``: how many matching requests it hits (-1: forever).
     ``course_id``, ``method``, ``path_contains``, ``server``: filters (None matches anything).
     ``delay``: seconds, for ``slow``, ``stall`` and ``delay_response_after_action``.
@@ -98,7 +160,7 @@ class Fault:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
         if self.server not in SERVERS:
-            raise ValueError(f"server must be one of {sorted(SERVERS)}, not {self.server!r}")
+            raise ValueError(f"server must be one of {list(SERVERS)}, not {self.server!r}")
         if self.method is not None:
             self.method = self.method.upper()
 
@@ -153,8 +215,8 @@ class RecordedRequest:
 class Counters:
     """Counters kept even when request recording is off."""
 
-    requests: dict[str, int] = field(default_factory=lambda: {"api": 0, "storage": 0})
-    connections: dict[str, int] = field(default_factory=lambda: {"api": 0, "storage": 0})
+    requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SERVERS, 0))
+    connections: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SERVERS, 0))
     posts: dict[int, int] = field(default_factory=dict)
 
 

@@ -18,7 +18,13 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
-from airflow_provider_canvas_reports.testing.files import PaceDocument, ReportFile, build_course_pace_file
+from airflow_provider_canvas_reports.testing.files import (
+    PaceDocument,
+    ReportFile,
+    build_course_pace_file,
+    pace_documents,
+)
+from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan, default_plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -104,11 +110,13 @@ class Report:
     id: int
     course_id: int
     report_type: str
-    parameters: dict[str, list[str]]
+    parameters: dict[str, list[Any]]
     user_id: int
     behaviour: ReportBehaviour
     created: float
     previous: Report | None = None
+    #: What the report's documents say (captured when the report is created).
+    plan: CoursePlan | None = None
     forced_end: float | None = None
     forced_outcome: str | None = None
     attachment: Attachment | None = None
@@ -120,17 +128,13 @@ class Report:
 
     @cached_property
     def documents(self) -> list[PaceDocument]:
-        """The documents the report produces: one per section, then one per enrollment."""
-        context = [f"Course {self.course_id}", f"Report {self.id}", f"Generated {iso(self.created)}"]
-        docs = [
-            PaceDocument(f"Section {sid}_Section_Pace", (f"Course Pace: Section {sid}", *context))
-            for sid in _unique_ids(self.parameters.get("section_ids", []))
-        ]
-        docs += [
-            PaceDocument(f"Student {eid}'s_Pace", (f"Course Pace: Student {eid}", *context))
-            for eid in _unique_ids(self.parameters.get("enrollment_ids", []))
-        ]
-        return docs
+        """The documents the report produces: one per existing section, then one per enrollment."""
+        plan = self.plan if self.plan is not None else default_plan(self.course_id)
+        return pace_documents(
+            plan,
+            _unique_ids(self.parameters.get("section_ids", [])),
+            _unique_ids(self.parameters.get("enrollment_ids", [])),
+        )
 
     @property
     def outcome(self) -> str:
@@ -204,7 +208,10 @@ class Report:
         return 90 if first else 100
 
     def to_json(self, now: float, base_url: str, *, initial: bool = False, count_read: bool = True) -> dict:
-        """The Report object in Canvas's key order; ``initial`` renders the POST response."""
+        """The Report object in Canvas's key order; ``initial`` renders the POST response.
+
+        ``base_url`` is the origin ``file_url`` points at (the API host or the files domain).
+        """
         status = "created" if initial else self.status(now)
         start, end = (None, None) if initial else self.schedule()
         body: dict[str, Any] = {
@@ -258,29 +265,24 @@ class Report:
         return self.attachment
 
 
-def parse_parameters(raw: Any) -> dict[str, list[str]]:
-    """Keep ``section_ids``/``enrollment_ids`` arrays (as strings); drop every other key and scalars."""
-    if not isinstance(raw, dict):
-        return {}
-    kept: dict[str, list[str]] = {}
+def permit_parameters(raw: dict[str, Any]) -> dict[str, list[Any]]:
+    """Canvas's ``params[:parameters].permit(enrollment_ids: [], section_ids: [])``.
+
+    Keeps the two id arrays (their scalar items as sent: strings from a form, numbers from JSON) and
+    drops every other key, scalar values and nested items.
+    """
+    kept: dict[str, list[Any]] = {}
     for key, value in raw.items():
         if key in PARAMETER_KEYS and isinstance(value, list):
-            kept[key] = [_as_string(item) for item in value if not isinstance(item, dict | list)]
+            kept[key] = [item for item in value if not isinstance(item, dict | list)]
     return kept
 
 
-def _as_string(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _unique_ids(values: list[str]) -> list[str]:
-    """Ids that name a row (digits only), deduplicated, in request order."""
+def _unique_ids(values: list[Any]) -> list[str]:
+    """Ids that name a row (positive integers, or strings of digits), deduplicated, in request order."""
     seen: dict[str, None] = {}
     for value in values:
-        if value.isdigit() and int(value) > 0:
-            seen.setdefault(str(int(value)), None)
+        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        if text.isascii() and text.isdigit() and int(text) > 0:
+            seen.setdefault(str(int(text)), None)
     return list(seen)

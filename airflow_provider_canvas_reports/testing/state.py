@@ -9,56 +9,49 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from airflow_provider_canvas_reports.testing.models import Counters, Fault, RecordedRequest, ReportBehaviour
+from airflow_provider_canvas_reports.testing.models import (
+    READ_REPORTS_ROLES,
+    Counters,
+    Fault,
+    RecordedRequest,
+    ReportBehaviour,
+    User,
+)
+from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan, default_plan
 from airflow_provider_canvas_reports.testing.reports import Attachment, Report
 from airflow_provider_canvas_reports.testing.throttle import LeakyBucketThrottle
 
 if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing.http import Request
 
-#: Roles holding the course right ``read_reports``.
-READ_REPORTS_ROLES = frozenset({"teacher", "ta", "designer", "admin"})
 ALTERNATE_ID_KINDS = ("sis_course_id", "sis_integration_id", "lti_context_id", "uuid")
 DEFAULT_COURSE_IDS = range(1, 1_000_000)
-
-
-@dataclass(frozen=True)
-class User:
-    """A Canvas user behind a token."""
-
-    id: int
-    role: str
-    name: str
-
-    @property
-    def can_read_reports(self) -> bool:
-        """Whether the user holds ``read_reports`` in every course."""
-        return self.role in READ_REPORTS_ROLES
-
-    def to_json(self) -> dict[str, Any]:
-        """``GET /api/v1/users/self``."""
-        first, _, last = self.name.partition(" ")
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_at": "2024-01-08T09:00:00-06:00",
-            "sortable_name": f"{last}, {first}" if last else self.name,
-            "short_name": self.name,
-            "avatar_url": "https://canvas.instructure.com/images/messages/avatar-50.png",
-            "locale": None,
-            "effective_locale": "en",
-        }
+#: Forget expired signatures once this many are remembered.
+SIGNATURES_BEFORE_CLEANUP = 50_000
 
 
 class EmulatorState:
-    """State plus the in-process test API shared by :class:`CanvasEmulator`."""
+    """What the emulated Canvas knows, with two public faces.
 
-    def __init__(self, tokens: dict[str, str] | None = None, *, record_requests: bool = True) -> None:
+    - The test API (setting up users, courses, behaviour and faults; reading records and counters),
+      which :class:`~airflow_provider_canvas_reports.testing.CanvasEmulator` inherits.
+    - The servers' interface, :class:`~airflow_provider_canvas_reports.testing.interface.ServerState`,
+      through which the request handlers read and change the state.
+
+    ``host`` and the ``port``/``storage_port``/``files_port`` attributes (set once the servers are
+    bound) give the URLs that reports point at.
+    """
+
+    def __init__(
+        self, tokens: dict[str, str] | None = None, *, host: str = "127.0.0.1", record_requests: bool = True
+    ) -> None:
         self._lock = threading.RLock()
+        self.host = host
+        self.port = self.storage_port = self.files_port = 0
         self._initial_tokens = dict(tokens if tokens is not None else {"emulator-token": "teacher"})
         self.record_requests = record_requests
         #: Throttle settings, read on every request.
@@ -69,6 +62,30 @@ class EmulatorState:
         self.up_front_cost = 0.0
         self.default_behaviour = ReportBehaviour()
         self._reset_all()
+
+    # ------------------------------------------------------------------------------------ URLs
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``: the Canvas API host."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def storage_url(self) -> str:
+        """``http://127.0.0.1:PORT2``: the object-storage host."""
+        return f"http://{self.host}:{self.storage_port}"
+
+    @property
+    def files_url(self) -> str:
+        """``http://127.0.0.1:PORT3``: the files domain (``file_url`` with ``file_host="files"``)."""
+        return f"http://{self.host}:{self.files_port}"
+
+    def urls(self) -> dict[str, str]:
+        """``{"base_url", "storage_url", "files_url"}``."""
+        return {"base_url": self.base_url, "storage_url": self.storage_url, "files_url": self.files_url}
+
+    def file_origin(self, report: Report) -> str:
+        """The origin the report's ``file_url`` points at."""
+        return self.files_url if report.behaviour.file_host == "files" else self.base_url
 
     # ----------------------------------------------------------------------------------- setup
     def _reset_all(self) -> None:
@@ -82,6 +99,7 @@ class EmulatorState:
             self._removed_courses: set[int] = set()
             self._alternate_ids: dict[tuple[str, str], int] = {}
             self._behaviours: dict[int, ReportBehaviour] = {}
+            self._plans: dict[int, CoursePlan] = {}
             self._report_ids = itertools.count(1)
             self._attachment_ids = itertools.count(5001)
             self._error_report_ids = itertools.count(1_000_001)
@@ -191,6 +209,19 @@ class EmulatorState:
         with self._lock:
             return self._behaviours.get(course_id, self.default_behaviour)
 
+    def set_course_plan(self, course_id: int, plan: CoursePlan | None) -> None:
+        """What the pace documents of reports of ``course_id`` started from now on hold (None: default)."""
+        with self._lock:
+            if plan is None:
+                self._plans.pop(course_id, None)
+            else:
+                self._plans[course_id] = plan
+
+    def course_plan(self, course_id: int) -> CoursePlan:
+        """The plan a new report of ``course_id`` gets (:func:`~.pace_plans.default_plan` unless set)."""
+        with self._lock:
+            return self._plans.get(course_id) or default_plan(course_id)
+
     def finish_report(self, report_id: int, outcome: str = "complete") -> None:
         """End a report now (for ``hold=True``): ``complete`` or ``error``."""
         if outcome not in ("complete", "error"):
@@ -216,14 +247,21 @@ class EmulatorState:
         with self._lock:
             return [replace(f) for f in self._faults if f.count != 0]
 
-    def _take_fault(self, server: str, request: Request) -> Fault | None:
+    def take_fault(self, server: str, request: Request) -> Fault | None:
+        """The first armed fault matching the request, counted down; None if there is none.
+
+        ``bad_content_range`` faults match only requests with a ``Range`` header.
+        """
         with self._lock:
             if not self._faults:
                 return None
             course_id = None
             if any(f.course_id is not None for f in self._faults):
                 course_id = self._course_hint(server, request)
+            ranged = "range" in request.headers
             for fault in self._faults:
+                if fault.kind == "bad_content_range" and not ranged:
+                    continue
                 if fault.count != 0 and fault.matches(server, request.method, request.path, course_id):
                     if fault.count > 0:
                         fault.count -= 1
@@ -249,7 +287,8 @@ class EmulatorState:
             self._throttle.set_remaining(f"token:{token}", value, self.rate_limit_high_water, time.time())
 
     # ------------------------------------------------------------------------------- records
-    def _record(self, server: str, request: Request) -> RecordedRequest | None:
+    def record(self, server: str, request: Request) -> RecordedRequest | None:
+        """Count the request (and its connection) and record it unless ``record_requests`` is off."""
         with self._lock:
             self._counters.requests[server] += 1
             if not request.connection.counted:
@@ -270,7 +309,8 @@ class EmulatorState:
             self._records.append(record)
             return record
 
-    def _next_error_report_id(self) -> int:
+    def next_error_report_id(self) -> int:
+        """A fresh ``error_report_id`` for a 500 body."""
         with self._lock:
             return next(self._error_report_ids)
 
@@ -294,7 +334,7 @@ class EmulatorState:
 
     @property
     def connections_opened(self) -> dict[str, int]:
-        """TCP connections per server, ``{"api": n, "storage": m}``, counted at their first request.
+        """TCP connections per server (``api``, ``storage``, ``files``), counted at their first request.
 
         Connections that only carried control-API requests are not counted.
         """
@@ -350,20 +390,14 @@ class EmulatorState:
         with self._lock:
             report = self._reports[report_id]
             now = time.time()
-            self._materialize(report, now)
-            return report.to_json(now, base_url or self._base_url(), count_read=False)
+            self.materialize(report, now)
+            return report.to_json(now, base_url or self.file_origin(report), count_read=False)
 
-    def _base_url(self) -> str:
-        return ""
-
-    def _next_attachment_id(self) -> int:
-        return next(self._attachment_ids)
-
-    def _materialize(self, report: Report, now: float) -> Attachment | None:
-        """Create (once) and register the attachment of a report that is complete at ``now``."""
+    def materialize(self, report: Report, now: float) -> Attachment | None:
+        """The report's attachment, created and stored the first time the report is seen complete."""
         with self._lock:
             known = report.attachment is not None
-            attachment = report.materialize(now, self._next_attachment_id)
+            attachment = report.materialize(now, lambda: next(self._attachment_ids))
             if attachment is not None and not known:
                 self._attachments[attachment.id] = attachment
                 self._objects[attachment.object_key] = attachment
@@ -373,7 +407,7 @@ class EmulatorState:
         with self._lock:
             report = self._reports[report_id]
             now = time.time()
-            attachment = self._materialize(report, now)
+            attachment = self.materialize(report, now)
             if attachment is None:
                 raise ValueError(f"report {report_id} is {report.status(now)}, not complete")
             return attachment
@@ -390,9 +424,11 @@ class EmulatorState:
         """Exact byte size of the report's file."""
         return self._completed_attachment(report_id).file.content.size
 
-    def _create_report(
-        self, course_id: int, report_type: str, parameters: dict[str, list[str]], user: User
+    # ------------------------------------------------------------------ the servers' interface
+    def create_report(
+        self, course_id: int, report_type: str, parameters: dict[str, list[Any]], user: User
     ) -> Report:
+        """Make (and count) a new report, queued behind the course's last one if it runs sequentially."""
         with self._lock:
             behaviour = self.behaviour_for(course_id)
             previous = self._course_tail.get(course_id) if behaviour.sequential else None
@@ -405,6 +441,7 @@ class EmulatorState:
                 behaviour=behaviour,
                 created=time.time(),
                 previous=previous,
+                plan=self.course_plan(course_id),
             )
             report.schedule()
             self._reports[report.id] = report
@@ -412,3 +449,61 @@ class EmulatorState:
             self._last_reports[(course_id, user.id, report_type)] = report
             self._counters.posts[course_id] = self._counters.posts.get(course_id, 0) + 1
             return report
+
+    def find_report(self, report_id: int) -> Report | None:
+        """A report by id."""
+        with self._lock:
+            return self._reports.get(report_id)
+
+    def last_report(self, course_id: int, user_id: int, report_type: str) -> Report | None:
+        """The user's most recent report of that type in that course."""
+        with self._lock:
+            return self._last_reports.get((course_id, user_id, report_type))
+
+    def find_attachment(self, attachment_id: int) -> Attachment | None:
+        """An attachment by id."""
+        with self._lock:
+            return self._attachments.get(attachment_id)
+
+    def find_object(self, key: str) -> Attachment | None:
+        """The attachment stored under an object key."""
+        with self._lock:
+            return self._objects.get(key)
+
+    def remember_signature(self, signature: str, key: str, expires: float) -> None:
+        """Make a pre-signed URL's signature valid for ``key`` until ``expires``."""
+        with self._lock:
+            if len(self._signatures) >= SIGNATURES_BEFORE_CLEANUP:
+                now = time.time()
+                self._signatures = {k: v for k, v in self._signatures.items() if v[1] >= now}
+            self._signatures[signature] = (key, expires)
+
+    def signed_key(self, signature: str) -> tuple[str, float] | None:
+        """``(object key, expiry)`` a signature was issued for; None if it never was."""
+        with self._lock:
+            return self._signatures.get(signature)
+
+    def find_user(self, token: str) -> User | None:
+        """The user a token was issued to (revoked or not); None for an unknown token."""
+        with self._lock:
+            return self._users.get(token)
+
+    def revocation(self, token: str) -> str | None:
+        """Canvas's message for a revoked or expired token; None while the token is good."""
+        with self._lock:
+            return self._revoked.get(token)
+
+    def reserve_capacity(self, client: str, now: float) -> bool:
+        """Charge the up-front cost to ``client``'s bucket; whether the request's cost still fits."""
+        with self._lock:
+            return self._throttle.reserve(
+                client, self.up_front_cost, self.request_cost, self.rate_limit_high_water, self.leak_rate, now
+            )
+
+    def settle_capacity(self, client: str, now: float, *, served: bool) -> float:
+        """Replace the up-front cost by the real one (none if not served); the remaining capacity."""
+        with self._lock:
+            cost = self.request_cost if served else 0.0
+            return self._throttle.settle(
+                client, cost, self.up_front_cost, self.rate_limit_high_water, self.leak_rate, now
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from email.utils import formatdate
 from typing import TYPE_CHECKING
@@ -11,8 +12,8 @@ from airflow_provider_canvas_reports.testing import responses
 from airflow_provider_canvas_reports.testing.http import Response
 
 if TYPE_CHECKING:
-    from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
     from airflow_provider_canvas_reports.testing.http import Request
+    from airflow_provider_canvas_reports.testing.interface import ServerState
     from airflow_provider_canvas_reports.testing.reports import Attachment
 
 OBJECT_PREFIX = "/objects/"
@@ -23,8 +24,8 @@ _TWO_AUTH = (
 )
 
 
-def handle(emu: CanvasEmulator, request: Request) -> Response:
-    """Serve ``GET``/``HEAD /objects/<key>?X-Amz-Signature=...``. Runs under the emulator's lock."""
+def handle(state: ServerState, request: Request) -> Response:
+    """Serve ``GET``/``HEAD /objects/<key>?X-Amz-Signature=...``."""
     if request.method not in ("GET", "HEAD"):
         return responses.s3_error(
             405, "MethodNotAllowed", "The specified method is not allowed against this resource."
@@ -37,13 +38,13 @@ def handle(emu: CanvasEmulator, request: Request) -> Response:
     signature = parse_qs(request.query).get("X-Amz-Signature", [""])[0]
     if not signature:
         return responses.s3_error(403, "AccessDenied", "Query-string authentication requires a signature.")
-    signed = emu._signatures.get(signature)
+    signed = state.signed_key(signature)
     if signed is None or signed[0] != key:
         message = "The request signature we calculated does not match the signature you provided."
         return responses.s3_error(403, "SignatureDoesNotMatch", message)
     if time.time() > signed[1]:
         return responses.s3_error(403, "AccessDenied", "Request has expired")
-    attachment = emu._objects.get(key)
+    attachment = state.find_object(key)
     if attachment is None:
         return responses.s3_error(404, "NoSuchKey", "The specified key does not exist.")
     return file_response(attachment, request)
@@ -77,6 +78,23 @@ def file_response(attachment: Attachment, request: Request) -> Response:
     return Response(206, headers, content, body_start=start, body_end=end)
 
 
+def misaligned_range(response: Response) -> Response:
+    """A 206 that starts at another byte than the one asked for (half-way there, or byte 1 for 0).
+
+    ``Content-Range`` tells the truth about the bytes sent, so a careful client can notice.
+    """
+    if response.status != 206 or isinstance(response.body, bytes) or response.body_end is None:
+        return response
+    asked, end = response.body_start, response.body_end
+    start = asked // 2 if asked > 0 else 1
+    if start >= end:
+        return response
+    size = response.body.size
+    headers = [(k, v) for k, v in response.headers if k != "Content-Range"]
+    headers.append(("Content-Range", f"bytes {start}-{end - 1}/{size}"))
+    return Response(206, headers, response.body, body_start=start, body_end=end)
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """``(start, end_exclusive)`` of one ``bytes=`` range; None: ignore it; ``(-1, -1)``: unsatisfiable."""
     unit, _, spec = header.strip().partition("=")
@@ -100,6 +118,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size)
 
 
-def signed_url(storage_url: str, key: str, signature: str) -> str:
-    """The pre-signed object URL the API host redirects to."""
-    return f"{storage_url}{OBJECT_PREFIX}{key}?X-Amz-Signature={signature}&X-Amz-Expires={SIGNED_URL_SECONDS}"
+def presign(state: ServerState, attachment: Attachment, now: float) -> str:
+    """A fresh pre-signed URL for the attachment's object, valid for ``SIGNED_URL_SECONDS``."""
+    signature = secrets.token_hex(32)
+    state.remember_signature(signature, attachment.object_key, now + SIGNED_URL_SECONDS)
+    query = f"X-Amz-Signature={signature}&X-Amz-Expires={SIGNED_URL_SECONDS}"
+    return f"{state.storage_url}{OBJECT_PREFIX}{attachment.object_key}?{query}"

@@ -170,3 +170,38 @@ with DAG(
         retry_delay=datetime.timedelta(seconds=1),
         hook_params={"retry_limit": 2},
     )
+
+# A start whose answer is lost (or refused) is settled within the one try Airflow gives by default.
+settle_start = start_then_wait("scenario_settle_start", 240, deferrable=False, mode="poke")
+# Reattaching adopts only a running report for exactly the same sections and enrollments.
+reattach_running = start_then_wait(
+    "scenario_reattach_running", 241, deferrable=True, start_kwargs={"reattach_running_report": True}
+)
+
+with DAG("scenario_empty_selection", schedule=None, start_date=START, catchup=False) as empty_selection:
+    for name, parameters in (("none", None), ("empty", {}), ("no_sections", {"section_ids": []})):
+        StartCourseReportOperator(
+            task_id=f"start_{name}",
+            course_id=242,
+            parameters=parameters,
+            retries=2,
+            retry_delay=datetime.timedelta(seconds=0),
+        )
+
+with DAG(
+    "scenario_stored_report_unreadable", schedule=None, start_date=START, catchup=False
+) as stored_report_unreadable:
+    # The first try's token is replaced by another teacher's before the retry: the report the
+    # first try stored answers 403 to the new token, so the retry starts a report of its own.
+    StartCourseReportOperator(
+        task_id="start",
+        course_id=243,
+        parameters={"section_ids": [1]},
+        canvas_conn_id="{{ 'canvas_default' if ti.try_number == 1 else 'canvas_other' }}",
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.1,
+        retries=1,
+        retry_delay=datetime.timedelta(seconds=0),
+        hook_params={"retry_limit": 1},
+    )

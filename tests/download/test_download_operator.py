@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
+from tests.dags.download_keep_existing import keep_existing
 from tests.helpers import run_dag
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -129,7 +130,9 @@ def test_existing_destination_without_overwrite_is_left_alone(emulator, tmp_path
     report = finished_report(emulator, 237)
     target = tmp_path / report["attachment"]["display_name"]
     target.write_bytes(b"yesterday's file")
-    result = download(emulator, report, f"{tmp_path}/", 237)
+    result = run_dag(
+        keep_existing, run_conf={"course_id": 237, "report_id": report["id"], "destination": f"{tmp_path}/"}
+    )
     assert result.state == "failed"
     assert "already exists and overwrite=False" in capfd.readouterr().out
     assert target.read_bytes() == b"yesterday's file"

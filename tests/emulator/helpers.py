@@ -20,6 +20,11 @@ STUDENT = "student-token"
 FAST = ReportBehaviour(created_seconds=0, running_seconds=0)
 
 
+def self_url(emu: CanvasEmulator) -> str:
+    """``/api/v1/users/self``: a cheap authenticated request that answers 200."""
+    return f"{emu.base_url}/api/v1/users/self"
+
+
 def reports_url(emu: CanvasEmulator, course: int | str = 1, report_type: str = "course_pace_docx") -> str:
     """``/api/v1/courses/:course/reports/:type``."""
     return f"{emu.base_url}/api/v1/courses/{course}/reports/{report_type}"

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from airflow_provider_canvas_reports.testing import EmulatorControl, Fault, ReportBehaviour
-from tests.emulator.helpers import TEACHER, reports_url, start
+from tests.emulator.helpers import TEACHER, reports_url, self_url, start
 
 if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing import CanvasEmulator
@@ -34,7 +34,7 @@ def test_control_stats_and_requests_mirror_the_emulator(
     start(api, emu, 5, sections=[1])
     stats = control.stats()
     assert stats["post_counts"] == {"5": 1}
-    assert stats["connections"] == {"api": 1, "storage": 0}
+    assert stats["connections"] == {"api": 1, "storage": 0, "files": 0}
     assert control.post_count(5) == 1 and control.post_count() == 1
     [record] = control.requests()
     assert record.method == "POST"
@@ -45,11 +45,11 @@ def test_control_stats_and_requests_mirror_the_emulator(
 def test_control_adds_and_clears_faults(
     emu: CanvasEmulator, api: requests.Session, control: EmulatorControl
 ) -> None:
-    added = control.add_fault(Fault("503", count=-1, path_contains="/reports"))
+    added = control.add_fault(Fault("503", count=-1, path_contains="/users/self"))
     assert added.kind == "503"
-    assert api.get(reports_url(emu, 1)).status_code == 503
+    assert api.get(self_url(emu)).status_code == 503
     control.clear_faults()
-    assert api.get(reports_url(emu, 1)).status_code == 200
+    assert api.get(self_url(emu)).status_code == 200
 
 
 def test_control_sets_behaviour_and_finishes_held_reports(
@@ -63,9 +63,29 @@ def test_control_sets_behaviour_and_finishes_held_reports(
 
 
 def test_control_sets_the_default_behaviour(emu: CanvasEmulator, control: EmulatorControl) -> None:
-    control.set_behaviour(None, outcome="error", progress=False)
+    control.set_behaviour(None, outcome="error", progress=True)
     assert emu.default_behaviour.outcome == "error"
-    assert emu.default_behaviour.progress is False
+    assert emu.default_behaviour.progress is True
+
+
+def test_control_sets_the_canvas_version_behaviours(
+    emu: CanvasEmulator, api: requests.Session, control: EmulatorControl
+) -> None:
+    assert control.urls() == {
+        "base_url": emu.base_url,
+        "storage_url": emu.storage_url,
+        "files_url": emu.files_url,
+    }
+    control.set_behaviour(
+        9, created_seconds=0, running_seconds=0, last_without_report="empty", progress=True, file_host="files"
+    )
+    assert (api.get(reports_url(emu, 9)).status_code, api.get(reports_url(emu, 10)).status_code) == (200, 500)
+    report = start(api, emu, 9, sections=[1])
+    body = api.get(f"{reports_url(emu, 9)}/{report['id']}").json()
+    assert body["file_url"].startswith(f"{emu.files_url}/files/")
+    assert "progress" in body
+    bad = requests.put(f"{emu.base_url}/__emulator__/behaviour", json={"file_host": "cdn"})
+    assert bad.status_code == 400 and "file_host" in bad.json()["error"]
 
 
 def test_control_reset_records_and_full_reset(
@@ -78,7 +98,7 @@ def test_control_reset_records_and_full_reset(
     control.add_fault(Fault("500"))
     control.reset()
     assert emu.reports == {} and emu.faults == []
-    assert api.get(reports_url(emu, 1)).json() == {}
+    assert api.get(reports_url(emu, 1)).status_code == 500  # no last report any more
 
 
 def test_control_rejects_bad_input_and_unknown_routes(emu: CanvasEmulator) -> None:
@@ -86,6 +106,43 @@ def test_control_rejects_bad_input_and_unknown_routes(emu: CanvasEmulator) -> No
     assert bad.status_code == 400
     assert requests.get(f"{emu.base_url}/__emulator__/nothing").status_code == 404
     assert requests.post(f"{emu.base_url}/__emulator__/reports/999/finish", json={}).status_code == 404
+
+
+def test_cli_flags_select_older_canvas_answers_and_the_files_domain() -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        *(sys.executable, "-m", "airflow_provider_canvas_reports.testing", "--port", "0"),
+        *("--created-seconds", "0", "--running-seconds", "0", "--last-empty", "--progress", "--files-domain"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        listening = re.search(r"listening on (\S+)", process.stdout.readline())
+        files_line = re.fullmatch(r"canvas emulator files domain on (\S+)\n", process.stdout.readline())
+        assert listening and files_line
+        base_url, files_url = listening[1], files_line[1]
+        assert EmulatorControl(base_url).urls()["files_url"] == files_url
+        with requests.Session() as session:
+            session.headers["Authorization"] = "Bearer emulator-token"
+            last = session.get(f"{base_url}/api/v1/courses/1/reports/course_pace_docx", timeout=5)
+            assert (last.status_code, last.text) == (200, "{}")
+            started = session.post(
+                f"{base_url}/api/v1/courses/1/reports/course_pace_docx",
+                json={"parameters": {"section_ids": [1]}},
+                timeout=5,
+            ).json()
+            body = EmulatorControl(base_url).report_json(started["id"])
+        assert started["progress"] == 0
+        assert body["status"] == "complete" and body["file_url"].startswith(f"{files_url}/files/")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_cli_serves_until_sigterm_and_exits_zero() -> None:

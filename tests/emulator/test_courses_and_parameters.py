@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pytest
@@ -55,9 +55,10 @@ def test_unknown_alternate_id_and_removed_course_are_not_found(
 
 
 def test_added_course_outside_the_default_range_exists(emu: CanvasEmulator, api: requests.Session) -> None:
-    assert api.get(reports_url(emu, 12_345_678)).status_code == 404
+    body = {"parameters": {"section_ids": [1]}}
+    assert api.post(reports_url(emu, 12_345_678), json=body).status_code == 404
     emu.add_course(12_345_678)
-    assert api.get(reports_url(emu, 12_345_678)).status_code == 200
+    assert api.post(reports_url(emu, 12_345_678), json=body).status_code == 200
 
 
 def test_form_parameters_come_back_as_strings_without_unknown_keys(
@@ -73,12 +74,13 @@ def test_form_parameters_come_back_as_strings_without_unknown_keys(
     assert response.json()["parameters"] == {"section_ids": ["1", "2"], "enrollment_ids": ["7"]}
 
 
-def test_json_parameters_come_back_as_strings_without_unknown_keys(
+def test_json_parameters_keep_their_types_without_unknown_keys(
     emu: CanvasEmulator, api: requests.Session
 ) -> None:
-    body = {"parameters": {"section_ids": [1, 2], "include": ["x"], "enrollment_ids": [3]}}
+    body = {"parameters": {"section_ids": [1, "2", [3], {"x": 4}], "include": ["x"], "enrollment_ids": 3}}
     response = api.post(reports_url(emu, 31), json=body)
-    assert response.json()["parameters"] == {"section_ids": ["1", "2"], "enrollment_ids": ["3"]}
+    assert response.status_code == 200
+    assert response.json()["parameters"] == {"section_ids": [1, "2"]}
 
 
 def test_report_without_sections_or_enrollments_ends_in_error(
@@ -93,3 +95,51 @@ def test_report_without_sections_or_enrollments_ends_in_error(
         body, _ = poll_until(api, f"{reports_url(fast_emu, course)}/{report['id']}", finished)
         assert body["status"] == "error"
         assert body["file_url"] is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"json": {}},
+        {"json": {"parameters": None}},
+        {"json": {"parameters": [1]}},
+        {"json": {"section_ids": [1]}},
+        {"data": {"section_ids[]": "1"}},
+        {"data": {"parameters": "section_ids"}},
+    ],
+    ids=[
+        "no body",
+        "json without key",
+        "json null",
+        "json list",
+        "json top-level ids",
+        "form",
+        "form scalar",
+    ],
+)
+def test_start_without_a_parameters_hash_is_canvas_500_and_makes_no_report(
+    emu: CanvasEmulator, api: requests.Session, kwargs: dict[str, Any]
+) -> None:
+    response = api.post(reports_url(emu, 34), **kwargs)
+    assert response.status_code == 500
+    body = response.json()
+    assert body["errors"] == [{"message": "An error occurred.", "error_code": "internal_server_error"}]
+    assert isinstance(body["error_report_id"], int)
+    assert emu.post_count() == 0 and emu.reports == {}
+
+
+def test_parameters_in_the_query_string_count_as_in_rails(emu: CanvasEmulator, api: requests.Session) -> None:
+    response = api.post(f"{reports_url(emu, 35)}?parameters[section_ids][]=4")
+    assert response.status_code == 200
+    assert response.json()["parameters"] == {"section_ids": ["4"]}
+
+
+def test_json_and_form_ids_make_the_same_documents(fast_emu: CanvasEmulator, api: requests.Session) -> None:
+    by_json = api.post(reports_url(fast_emu, 36), json={"parameters": {"section_ids": [7]}}).json()
+    by_form = api.post(reports_url(fast_emu, 37), data={"parameters[section_ids][]": "7"}).json()
+    names = []
+    for course, report in ((36, by_json), (37, by_form)):
+        body, _ = poll_until(api, f"{reports_url(fast_emu, course)}/{report['id']}", finished)
+        names.append(body["attachment"]["display_name"])
+    assert names == ["Section 7_Section_Pace.docx"] * 2

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from airflow_provider_canvas_reports.testing import Fault
-from tests.emulator.helpers import complete_report, reports_url, start
+from tests.emulator.helpers import complete_report, reports_url, self_url, start
 
 if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing import CanvasEmulator
@@ -21,12 +21,12 @@ THROTTLED = "403 Forbidden (Rate Limit Exceeded)"
 
 def test_500_fault_answers_canvas_json_once(emu: CanvasEmulator, api: requests.Session) -> None:
     emu.add_fault(Fault("500"))
-    failed = api.get(reports_url(emu, 1))
+    failed = api.get(self_url(emu))
     assert failed.status_code == 500
     body = failed.json()
     assert body["errors"] == [{"message": "An error occurred.", "error_code": "internal_server_error"}]
     assert isinstance(body["error_report_id"], int)
-    assert api.get(reports_url(emu, 1)).status_code == 200
+    assert api.get(self_url(emu)).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -83,10 +83,10 @@ def test_reset_fault_drops_the_connection_without_performing_the_action(
 def test_slow_fault_delays_the_answer(emu: CanvasEmulator, api: requests.Session) -> None:
     emu.add_fault(Fault("slow", delay=0.3))
     with pytest.raises(requests.Timeout):
-        api.get(reports_url(emu, 1), timeout=0.1)
+        api.get(self_url(emu), timeout=0.1)
     emu.add_fault(Fault("slow", delay=0.2))
     began = time.monotonic()
-    assert api.get(reports_url(emu, 1)).status_code == 200
+    assert api.get(self_url(emu)).status_code == 200
     assert time.monotonic() - began >= 0.2
 
 
@@ -152,9 +152,11 @@ def test_stall_fault_then_sends_the_rest(fast_emu: CanvasEmulator, api: requests
 
 def test_faults_hit_only_matching_requests_and_count_down(emu: CanvasEmulator, api: requests.Session) -> None:
     emu.add_fault(Fault("503", count=2, course_id=5, method="GET", path_contains="/reports/"))
-    assert api.post(reports_url(emu, 5), json={"parameters": {"section_ids": [1]}}).status_code == 200
-    assert api.get(reports_url(emu, 6)).status_code == 200
-    assert [api.get(reports_url(emu, 5)).status_code for _ in range(3)] == [503, 503, 200]
+    report = start(api, emu, 5, sections=[1])
+    other = start(api, emu, 6, sections=[1])
+    assert api.get(f"{reports_url(emu, 6)}/{other['id']}").status_code == 200
+    statuses = [api.get(f"{reports_url(emu, 5)}/{report['id']}").status_code for _ in range(3)]
+    assert statuses == [503, 503, 200]
 
 
 def test_fault_course_filter_matches_alternate_ids(emu: CanvasEmulator, api: requests.Session) -> None:
@@ -165,9 +167,9 @@ def test_fault_course_filter_matches_alternate_ids(emu: CanvasEmulator, api: req
 
 def test_forever_fault_hits_until_cleared(emu: CanvasEmulator, api: requests.Session) -> None:
     emu.add_fault(Fault("504", count=-1))
-    assert {api.get(reports_url(emu, 1)).status_code for _ in range(4)} == {504}
+    assert {api.get(self_url(emu)).status_code for _ in range(4)} == {504}
     emu.clear_faults()
-    assert api.get(reports_url(emu, 1)).status_code == 200
+    assert api.get(self_url(emu)).status_code == 200
 
 
 def test_storage_faults_do_not_touch_the_api(fast_emu: CanvasEmulator, api: requests.Session) -> None:
@@ -182,3 +184,57 @@ def test_storage_faults_do_not_touch_the_api(fast_emu: CanvasEmulator, api: requ
 def test_unknown_fault_kind_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("explode")
+
+
+def test_500_after_action_makes_the_report_and_answers_canvas_500(
+    emu: CanvasEmulator, api: requests.Session
+) -> None:
+    emu.add_fault(Fault("500_after_action", method="POST"))
+    failed = api.post(reports_url(emu, 60), json={"parameters": {"section_ids": [1]}})
+    assert failed.status_code == 500
+    assert failed.json()["errors"] == [
+        {"message": "An error occurred.", "error_code": "internal_server_error"}
+    ]
+    assert emu.post_count(60) == 1
+    [made] = emu.reports.values()
+    assert api.get(reports_url(emu, 60)).json()["id"] == made.id
+    assert [r.status for r in emu.requests] == [500, 200]
+
+
+def test_reset_after_action_makes_the_report_and_drops_the_connection(
+    emu: CanvasEmulator, api: requests.Session
+) -> None:
+    emu.add_fault(Fault("reset_after_action", method="POST"))
+    with pytest.raises(requests.ConnectionError):
+        api.post(reports_url(emu, 61), json={"parameters": {"section_ids": [1]}})
+    assert emu.post_count(61) == 1
+    assert emu.requests[-1].status == 0
+    assert api.get(reports_url(emu, 61)).status_code == 200
+
+
+def test_refused_faults_make_no_report(emu: CanvasEmulator, api: requests.Session) -> None:
+    emu.add_fault(Fault("500", method="POST"))
+    emu.add_fault(Fault("502", method="POST"))
+    statuses = [
+        api.post(reports_url(emu, 62), json={"parameters": {"section_ids": [1]}}).status_code for _ in "ab"
+    ]
+    assert statuses == [500, 502]
+    assert emu.post_count() == 0 and emu.reports == {}
+
+
+def test_bad_content_range_answers_206_from_another_byte(
+    fast_emu: CanvasEmulator, api: requests.Session
+) -> None:
+    body = complete_report(api, fast_emu, 63, sections=[1])
+    data, size = fast_emu.file_bytes(body["id"]), body["attachment"]["size"]
+    fast_emu.add_fault(Fault("bad_content_range", server="storage", count=2))
+    assert requests.get(body["file_url"], timeout=5).content == data  # not ranged: not hit
+    shifted = requests.get(body["file_url"], headers={"Range": "bytes=1000-"}, timeout=5)
+    assert shifted.status_code == 206
+    assert shifted.headers["Content-Range"] == f"bytes 500-{size - 1}/{size}"
+    assert shifted.content == data[500:]
+    from_zero = requests.get(body["file_url"], headers={"Range": "bytes=0-99"}, timeout=5)
+    assert (from_zero.headers["Content-Range"], from_zero.content) == (f"bytes 1-99/{size}", data[1:100])
+    honest = requests.get(body["file_url"], headers={"Range": "bytes=1000-"}, timeout=5)
+    assert honest.headers["Content-Range"] == f"bytes 1000-{size - 1}/{size}"
+    assert fast_emu.faults == []

@@ -38,7 +38,7 @@ def test_start_answers_created_with_canvas_key_order_and_null_fields(
     emu: CanvasEmulator, api: requests.Session
 ) -> None:
     report = start(api, emu, 12, sections=[1])
-    assert list(report) == [*KEY_ORDER, "file_url", "progress"]
+    assert list(report) == [*KEY_ORDER, "file_url"]
     assert report["status"] == "created"
     assert report["course_id"] == 12
     assert report["report_type"] == "course_pace_docx"
@@ -46,12 +46,13 @@ def test_start_answers_created_with_canvas_key_order_and_null_fields(
     assert ISO_WITH_OFFSET.match(report["created_at"])
 
 
-def test_complete_report_has_attachment_between_file_url_and_progress(
+def test_complete_report_ends_with_file_url_and_attachment_and_has_no_progress(
     emu: CanvasEmulator, api: requests.Session
 ) -> None:
     report = start(api, emu, 13, sections=[1])
-    body, _ = poll_until(api, f"{reports_url(emu, 13)}/{report['id']}", finished)
-    assert list(body) == [*KEY_ORDER, "file_url", "attachment", "progress"]
+    body, seen = poll_until(api, f"{reports_url(emu, 13)}/{report['id']}", finished)
+    assert list(body) == [*KEY_ORDER, "file_url", "attachment"]
+    assert not any("progress" in read for read in seen)
     assert ISO_WITH_OFFSET.match(body["started_at"]) and ISO_WITH_OFFSET.match(body["ended_at"])
     assert body["file_url"] == body["attachment"]["url"]
 
@@ -66,7 +67,7 @@ def test_timestamps_stay_null_until_reached(emu: CanvasEmulator, api: requests.S
 
 
 def test_progress_is_not_monotonic_while_running(emu: CanvasEmulator, api: requests.Session) -> None:
-    emu.default_behaviour = ReportBehaviour(created_seconds=0, running_seconds=0.6)
+    emu.default_behaviour = ReportBehaviour(created_seconds=0, running_seconds=0.6, progress=True)
     report = start(api, emu, 15, sections=[1])
     _, seen = poll_until(api, f"{reports_url(emu, 15)}/{report['id']}", finished, interval=0.02)
     running = [body["progress"] for body in seen if body["status"] == "running"]
@@ -76,7 +77,7 @@ def test_progress_is_not_monotonic_while_running(emu: CanvasEmulator, api: reque
 def test_progress_is_below_100_on_the_first_read_after_complete(
     emu: CanvasEmulator, api: requests.Session
 ) -> None:
-    emu.default_behaviour = ReportBehaviour(created_seconds=0, hold=True)
+    emu.default_behaviour = ReportBehaviour(created_seconds=0, hold=True, progress=True)
     report = start(api, emu, 16, sections=[1])
     emu.finish_report(report["id"])
     url = f"{reports_url(emu, 16)}/{report['id']}"
@@ -86,15 +87,15 @@ def test_progress_is_below_100_on_the_first_read_after_complete(
     assert second["progress"] == 100
 
 
-def test_progress_key_is_absent_when_behaviour_disables_it(
+def test_progress_key_comes_last_when_behaviour_enables_it(
     emu: CanvasEmulator, api: requests.Session
 ) -> None:
-    emu.default_behaviour = ReportBehaviour(created_seconds=0, running_seconds=0, progress=False)
+    emu.default_behaviour = ReportBehaviour(created_seconds=0, running_seconds=0, progress=True)
     report = start(api, emu, 17, sections=[1])
     body, _ = poll_until(api, f"{reports_url(emu, 17)}/{report['id']}", finished)
-    assert "progress" not in report
-    assert "progress" not in body
-    assert body["status"] == "complete"
+    assert list(report) == [*KEY_ORDER, "file_url", "progress"]
+    assert list(body) == [*KEY_ORDER, "file_url", "attachment", "progress"]
+    assert report["progress"] == 0
 
 
 def test_held_report_stays_running_until_finished(emu: CanvasEmulator, api: requests.Session) -> None:
@@ -154,10 +155,22 @@ def test_report_type_segment_is_ignored_when_reading_a_report(
     assert response.json()["id"] == report["id"]
 
 
-def test_last_report_is_empty_object_when_none_exists(emu: CanvasEmulator, api: requests.Session) -> None:
+def test_last_report_is_canvas_500_when_none_exists(emu: CanvasEmulator, api: requests.Session) -> None:
+    first, second = api.get(reports_url(emu, 25)), api.get(reports_url(emu, 25))
+    assert (first.status_code, second.status_code) == (500, 500)
+    body = first.json()
+    assert list(body) == ["errors", "error_report_id"]
+    assert body["errors"] == [{"message": "An error occurred.", "error_code": "internal_server_error"}]
+    assert second.json()["error_report_id"] == body["error_report_id"] + 1
+    assert first.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert emu.post_count() == 0 and emu.reports == {}
+
+
+def test_last_report_is_empty_object_on_older_canvas(emu: CanvasEmulator, api: requests.Session) -> None:
+    emu.set_behaviour(25, ReportBehaviour(last_without_report="empty"))
     response = api.get(reports_url(emu, 25))
-    assert response.status_code == 200
-    assert response.text == "{}"
+    assert (response.status_code, response.text) == (200, "{}")
+    assert api.get(reports_url(emu, 26)).status_code == 500  # other courses keep the default
 
 
 def test_last_report_is_the_callers_most_recent_of_that_type(
@@ -167,4 +180,5 @@ def test_last_report_is_the_callers_most_recent_of_that_type(
     newest = start(api, emu, 26, sections=[2])
     assert api.get(reports_url(emu, 26)).json()["id"] == newest["id"]
     other = api.get(reports_url(emu, 26), headers={"Authorization": f"Bearer {OTHER_TEACHER}"})
-    assert other.json() == {}
+    assert other.status_code == 500
+    assert api.get(reports_url(emu, 26, "other_type")).status_code == 500

@@ -9,7 +9,7 @@ import httpx
 import requests
 
 from airflow_provider_canvas_reports.testing import CanvasEmulator
-from tests.emulator.helpers import FAST, TEACHER, reports_url, start
+from tests.emulator.helpers import FAST, TEACHER, reports_url, self_url, start
 
 if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing import RecordedRequest
@@ -42,10 +42,10 @@ def test_post_count_counts_created_reports_per_course(emu: CanvasEmulator, api: 
 
 def test_keep_alive_requests_share_one_connection(emu: CanvasEmulator, api: requests.Session) -> None:
     for _ in range(3):
-        assert api.get(reports_url(emu, 1)).status_code == 200
+        assert api.get(self_url(emu)).status_code == 200
     assert emu.connections_opened["api"] == emu.api_connections == 1
     assert len({record.connection_id for record in emu.requests}) == 1
-    requests.get(reports_url(emu, 1))
+    requests.get(self_url(emu))
     assert emu.api_connections == 2
 
 

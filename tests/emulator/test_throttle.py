@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from tests.emulator.helpers import OTHER_TEACHER, TEACHER, reports_url
+from tests.emulator.helpers import OTHER_TEACHER, TEACHER, self_url
 
 if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing import CanvasEmulator
 
 
 def test_every_api_response_carries_cost_and_remaining(emu: CanvasEmulator, api: requests.Session) -> None:
-    for response in (api.get(reports_url(emu, 1)), api.get(f"{emu.base_url}/api/v1/nothing")):
+    for response in (api.get(self_url(emu)), api.get(f"{emu.base_url}/api/v1/nothing")):
         assert response.headers["X-Request-Cost"] == "1.0"
         remaining = float(response.headers["X-Rate-Limit-Remaining"])
         assert 598.0 <= remaining <= 599.0
@@ -23,7 +23,7 @@ def test_every_api_response_carries_cost_and_remaining(emu: CanvasEmulator, api:
 def test_request_cost_is_settable_and_fills_the_bucket(emu: CanvasEmulator, api: requests.Session) -> None:
     emu.request_cost = 50.0
     emu.leak_rate = 0.0
-    remaining = [float(api.get(reports_url(emu, 1)).headers["X-Rate-Limit-Remaining"]) for _ in range(3)]
+    remaining = [float(api.get(self_url(emu)).headers["X-Rate-Limit-Remaining"]) for _ in range(3)]
     assert remaining == [550.0, 500.0, 450.0]
 
 
@@ -31,7 +31,7 @@ def test_full_bucket_answers_plain_text_403_without_retry_after(
     emu: CanvasEmulator, api: requests.Session
 ) -> None:
     emu.set_rate_limit_remaining(TEACHER, 0)
-    response = api.get(reports_url(emu, 1))
+    response = api.get(self_url(emu))
     assert response.status_code == 403
     assert response.headers["Content-Type"].startswith("text/plain")
     assert response.text == "403 Forbidden (Rate Limit Exceeded)\n"
@@ -41,17 +41,17 @@ def test_full_bucket_answers_plain_text_403_without_retry_after(
 
 def test_throttle_is_per_token(emu: CanvasEmulator, api: requests.Session) -> None:
     emu.set_rate_limit_remaining(TEACHER, -5)
-    assert api.get(reports_url(emu, 1)).status_code == 403
-    other = requests.get(reports_url(emu, 1), headers={"Authorization": f"Bearer {OTHER_TEACHER}"})
+    assert api.get(self_url(emu)).status_code == 403
+    other = requests.get(self_url(emu), headers={"Authorization": f"Bearer {OTHER_TEACHER}"})
     assert other.status_code == 200
 
 
 def test_bucket_leaks_so_a_client_that_waits_gets_through(emu: CanvasEmulator, api: requests.Session) -> None:
     emu.leak_rate = 100.0
     emu.set_rate_limit_remaining(TEACHER, -10)
-    assert api.get(reports_url(emu, 1)).status_code == 403
+    assert api.get(self_url(emu)).status_code == 403
     deadline = time.monotonic() + 3
-    while api.get(reports_url(emu, 1)).status_code == 403:
+    while api.get(self_url(emu)).status_code == 403:
         assert time.monotonic() < deadline, "bucket never leaked"
         time.sleep(0.02)
 
@@ -60,6 +60,6 @@ def test_low_remaining_is_reported_so_clients_can_slow_down(
     emu: CanvasEmulator, api: requests.Session
 ) -> None:
     emu.set_rate_limit_remaining(TEACHER, 20.5)
-    response = api.get(reports_url(emu, 1))
+    response = api.get(self_url(emu))
     assert response.status_code == 200
     assert float(response.headers["X-Rate-Limit-Remaining"]) < 25.0

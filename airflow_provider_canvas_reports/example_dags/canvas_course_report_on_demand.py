@@ -30,6 +30,8 @@ with DAG(
     catchup=False,
     render_template_as_native_obj=True,
     tags=["canvas", "example"],
+    # Canvas needs at least one section or enrollment; with both lists empty the start task fails
+    # at once, before any request to Canvas, saying so.
     params={
         "course_id": Param(
             101, type="integer", minimum=1, title="Course id", description="The Canvas course id (a number)."

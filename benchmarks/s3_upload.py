@@ -1,0 +1,246 @@
+"""
+Section 5: a generated 1 GiB report file landed in S3 (``moto`` in server mode on loopback).
+
+Ours: the download as ``DownloadCourseReportOperator`` does it, ``CanvasHook.download_report_file``
+into ``Destination(...).file(...).atomic_writer()`` (a multipart upload straight to the final key,
+through ObjectStoragePath and the amazon provider's ``aws`` connection). Peer: what ``curl -L url |
+aws s3 cp - s3://...`` does, with boto3's ``upload_fileobj`` (s3transfer, the engine behind
+``aws s3 cp``) reading the storage's response stream; awscli itself is not installed, since it pins
+botocore to its own release and cannot share an environment with s3fs's aiobotocore. Each run is
+a fresh process measuring its wall time, CPU and peak RSS growth over its baseline after imports;
+each object is checked (size, sha256) and deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+from benchmarks.common import MIB, cpu_seconds, median, proc_status_kib, reset_peak_rss, rss_bytes, run_child
+from benchmarks.common import write_result as _write_result
+
+S3_COURSE = 990_005
+REPORT_TYPE = "course_pace_docx"
+AWS_CONN_ID = "aws_bench"
+BUCKET = "canvas-bench"
+
+
+def _aws_env(endpoint_url: str) -> dict[str, str]:
+    return {
+        f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}": json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"endpoint_url": endpoint_url, "region_name": "us-east-1"},
+            }
+        ),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def _measure(run: Any) -> dict[str, Any]:
+    gc.collect()
+    baseline = rss_bytes()
+    reset_peak_rss()
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    size = run()
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    peak = proc_status_kib("VmHWM") * 1024
+    return {"size": size, "wall_s": wall, "cpu_s": cpu, "rss_growth_mib": (peak - baseline) / MIB}
+
+
+def child(argv: list[str] | None = None) -> int:
+    """One upload, ``--impl ours`` or ``--impl peer``; timings to ``--out``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.s3_upload")
+    parser.add_argument("--impl", choices=("ours", "peer"), required=True)
+    parser.add_argument("--report-id", type=int, required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--endpoint-url", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+
+    from airflow_provider_canvas_reports.destinations import Destination
+    from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+
+    hook = CanvasHook("canvas_default")
+    report = hook.get_course_report(S3_COURSE, REPORT_TYPE, args.report_id)
+    expected = report["attachment"]["size"]
+    if args.impl == "ours":
+        target = Destination(f"s3://{AWS_CONN_ID}@{BUCKET}/{args.key}").file("unused")
+        target.remote.fs.exists(BUCKET)  # connect before the clock starts, as the peer's client does
+
+        def run() -> int:
+            with target.atomic_writer(overwrite=True, size_hint=expected) as upload:
+                return hook.download_report_file(report, upload).size
+    else:
+        import boto3
+        import requests
+        from boto3.s3.transfer import TransferConfig
+
+        client = boto3.client("s3", endpoint_url=args.endpoint_url)
+        client.head_bucket(Bucket=BUCKET)
+        config = TransferConfig(multipart_threshold=8 * MIB, multipart_chunksize=8 * MIB)
+
+        def run() -> int:
+            with requests.get(report["file_url"], stream=True, timeout=(10, 60)) as response:
+                response.raise_for_status()
+                client.upload_fileobj(response.raw, BUCKET, args.key, Config=config)
+            return expected
+
+    result = _measure(run)
+    _write_result(args.out, {"impl": args.impl, "expected_size": expected, **result})
+    return 0
+
+
+class MotoServer:
+    """``moto`` in server mode on a free loopback port, in its own process group, stopped by pid."""
+
+    def __enter__(self) -> MotoServer:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.endpoint_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError("moto_server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rounds: int) -> dict[str, Any]:
+    """Start the big report, then ``rounds`` rounds of (peer, ours) in turn against one moto server."""
+    import boto3
+    import requests
+
+    from airflow_provider_canvas_reports.testing import ReportBehaviour
+
+    control.set_behaviour(
+        S3_COURSE,
+        ReportBehaviour(created_seconds=0, running_seconds=0, file_size=file_size, sequential=False),
+    )
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {emu.token}"
+    base = f"{emu.base_url}/api/v1/courses/{S3_COURSE}/reports/{REPORT_TYPE}"
+    report = session.post(base, json={"parameters": {"section_ids": [1]}}, timeout=30).json()
+    deadline = time.monotonic() + 60
+    while report.get("status") != "complete" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        report = session.get(f"{base}/{report['id']}", timeout=30).json()
+    if report.get("status") != "complete":
+        raise RuntimeError(f"the {file_size}-byte report did not complete: {report.get('status')}")
+    size = report["attachment"]["size"]
+    with MotoServer() as moto:
+        child_env = {**env, **_aws_env(moto.endpoint_url)}
+        client = boto3.client(
+            "s3",
+            endpoint_url=moto.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket=BUCKET)
+        runs: dict[str, list[dict[str, Any]]] = {"peer": [], "ours": []}
+        digests: dict[str, set[str]] = {"peer": set(), "ours": set()}
+        for i in range(rounds):
+            for impl in ("peer", "ours"):
+                key = f"{impl}-{i}.zip"
+                args = ["--impl", impl, "--report-id", str(report["id"]), "--key", key]
+                result = run_child("benchmarks.s3_upload", [*args, "--endpoint-url", moto.endpoint_url],
+                                   env=child_env, timeout=900)  # fmt: skip
+                body = client.get_object(Bucket=BUCKET, Key=key)["Body"]
+                sha, stored = hashlib.sha256(), 0
+                while chunk := body.read(8 * MIB):
+                    sha.update(chunk)
+                    stored += len(chunk)
+                client.delete_object(Bucket=BUCKET, Key=key)
+                if stored != size:
+                    raise RuntimeError(f"{impl} stored {stored} bytes where the file has {size}")
+                digests[impl].add(sha.hexdigest())
+                runs[impl].append(result)
+            print(
+                f"  round {i + 1}: "
+                + ", ".join(f"{name} {size / MIB / r[-1]['wall_s']:.0f} MiB/s" for name, r in runs.items())
+                + f" (ours RSS +{runs['ours'][-1]['rss_growth_mib']:.1f} MiB, "
+                f"peer +{runs['peer'][-1]['rss_growth_mib']:.1f} MiB)",
+                flush=True,
+            )
+        left = client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    if len(digests["ours"] | digests["peer"]) != 1:
+        raise RuntimeError("the objects stored by ours and by the peer differ")
+    ours_mibs = size / MIB / median([r["wall_s"] for r in runs["ours"]])
+    peer_mibs = size / MIB / median([r["wall_s"] for r in runs["peer"]])
+    return {
+        "file_size": size,
+        "rounds": rounds,
+        "peer": "boto3 upload_fileobj from the storage stream (s3transfer, as aws s3 cp -)",
+        "ours_mib_s": ours_mibs,
+        "peer_mib_s": peer_mibs,
+        "ratio": ours_mibs / peer_mibs,
+        "ours_rss_growth_mib": max(r["rss_growth_mib"] for r in runs["ours"]),
+        "peer_rss_growth_mib": max(r["rss_growth_mib"] for r in runs["peer"]),
+        "ours_cpu_s": median([r["cpu_s"] for r in runs["ours"]]),
+        "peer_cpu_s": median([r["cpu_s"] for r in runs["peer"]]),
+        "incomplete_uploads_left": len(left),
+        "sha256": digests["ours"].pop(),
+        "runs": runs,
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(child())
+
+
+RSS_TARGET_MIB = 64.0
+
+
+def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str, Any]:
+    """``make bench`` section 5: run it, print a line, add the table rows."""
+    from airflow_provider_canvas_reports.testing import EmulatorControl
+
+    size = 64 * MIB if quick else 1024 * MIB
+    rounds = 1 if quick else 2
+    print(
+        f"\n[5] S3 landing — {size / MIB:,.0f} MiB report file into moto (server mode, loopback), "
+        f"{rounds} round(s) of the peer (boto3 upload_fileobj, as aws s3 cp -) then ours",
+        flush=True,
+    )
+    result = run_section(emu, EmulatorControl(emu.base_url), env, size, rounds)
+    print(
+        f"    peer {result['peer_mib_s']:.0f} MiB/s, ours {result['ours_mib_s']:.0f} MiB/s (ratio "
+        f"{result['ratio']:.2f}, medians); peak RSS growth ours {result['ours_rss_growth_mib']:.1f} MiB, "
+        f"peer {result['peer_rss_growth_mib']:.1f} MiB; incomplete uploads left: {result['incomplete_uploads_left']}",
+        flush=True,
+    )
+    label = f"S3 landing {size / MIB:,.0f} MiB"
+    table.add(f"{label} throughput MiB/s (peer: boto3 s3transfer)", result["ours_mib_s"], result["peer_mib_s"],
+              digits=0)  # fmt: skip
+    table.add(f"{label} CPU s", result["ours_cpu_s"], result["peer_cpu_s"])
+    table.add(f"{label} peak RSS growth MiB", result["ours_rss_growth_mib"], result["peer_rss_growth_mib"],
+              f"< {RSS_TARGET_MIB:g} MiB (ours)", result["ours_rss_growth_mib"] < RSS_TARGET_MIB, digits=1)  # fmt: skip
+    return result

@@ -1,0 +1,110 @@
+"""Asset (Airflow 2.11: Dataset) events from DownloadCourseReportOperator, and a DAG scheduled on them."""
+
+from __future__ import annotations
+
+import hashlib
+
+from airflow.utils.session import create_session
+
+from tests.dags import canvas_data_stack as stack
+from tests.helpers import run_dag
+from tests.landing_helpers import download_conf, finished_report
+
+EXTRA_KEYS = {"course_id", "report_id", "report_type", "uri", "filename", "size", "sha256"}
+
+
+def asset_models():
+    """The ORM classes of this Airflow line: Asset* on 3, Dataset* on 2.11 (whichever exists)."""
+    try:
+        from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+
+        return AssetModel, AssetEvent, AssetDagRunQueue, "asset_id"
+    except ImportError:
+        from airflow.models.dataset import DatasetDagRunQueue, DatasetEvent, DatasetModel
+
+        return DatasetModel, DatasetEvent, DatasetDagRunQueue, "dataset_id"
+
+
+def events_for(uri: str) -> list[dict]:
+    model, event, _, key = asset_models()
+    with create_session() as session:
+        asset = session.query(model).filter(model.uri == uri).one_or_none()
+        if asset is None:
+            return []
+        rows = session.query(event).filter(getattr(event, key) == asset.id).order_by(event.id).all()
+        return [dict(row.extra or {}) for row in rows]
+
+
+def queued_dag_ids(uri: str) -> set[str]:
+    model, _, queue, key = asset_models()
+    with create_session() as session:
+        asset = session.query(model).filter(model.uri == uri).one()
+        return {row.target_dag_id for row in session.query(queue).filter(getattr(queue, key) == asset.id)}
+
+
+def test_download_attaches_what_landed_to_the_asset_event_and_the_consumer_runs_on_it(emulator, tmp_path):
+    register(stack.consumer, stack.producer)
+    first = run_dag(stack.consumer)  # nothing to read yet (on Airflow 3 this also syncs the DAGs)
+    assert (first.state, first.xcom("read_landed_file")) == ("success", None)
+    set_paused(stack.consumer.dag_id, False)
+    report = finished_report(emulator, 240, sections=(1, 2))
+    earlier = len(events_for(stack.COURSE_PACE.uri))
+
+    produced = run_dag(stack.producer, run_conf=download_conf(240, report, f"{tmp_path}/"))
+
+    assert produced.state == "success", produced.task_states
+    landed = produced.xcom("download")
+    (extra,) = events_for(stack.COURSE_PACE.uri)[earlier:]
+    assert extra == {key: landed[key] for key in EXTRA_KEYS}
+    assert extra["sha256"] == emulator.file_sha256(report["id"])
+    assert extra["uri"] == (tmp_path / "course_pace.zip").as_uri()
+    assert stack.consumer.dag_id in queued_dag_ids(stack.COURSE_PACE.uri)
+
+    consumed = run_dag(stack.consumer)
+    assert consumed.state == "success", consumed.task_states
+    read = consumed.xcom("read_landed_file")
+    assert read["read_sha256"] == read["sha256"] == landed["sha256"]
+    assert read["uri"] == landed["uri"]
+
+
+def test_an_asset_alias_gets_an_event_for_the_file_that_landed(emulator, tmp_path):
+    register(stack.alias)
+    report = finished_report(emulator, 241, sections=(1, 2))
+
+    result = run_dag(stack.alias, run_conf=download_conf(241, report, f"{tmp_path}/day/"))
+
+    assert result.state == "success", result.task_states
+    landed = result.xcom("download")
+    file_uri = (tmp_path / "day" / "course_pace.zip").as_uri()
+    assert landed["uri"] == file_uri
+    (extra,) = events_for(file_uri)
+    assert extra == {key: landed[key] for key in EXTRA_KEYS}
+    assert hashlib.sha256((tmp_path / "day" / "course_pace.zip").read_bytes()).hexdigest() == extra["sha256"]
+
+
+def test_a_failed_download_emits_no_asset_event(emulator, tmp_path):
+    report = finished_report(emulator, 242)
+    (tmp_path / report["attachment"]["display_name"]).write_bytes(b"already here")
+    before = len(events_for(stack.COURSE_PACE.uri))
+
+    result = run_dag(stack.producer, run_conf=download_conf(242, report, f"{tmp_path}/"))
+
+    assert result.state == "failed"
+    assert len(events_for(stack.COURSE_PACE.uri)) == before
+
+
+def register(*dags) -> None:
+    """
+    Write the DAGs, their assets and asset schedules to the database, as the DAG processor does.
+    Airflow 3's ``dag.test()`` syncs the whole DAG bundle itself; Airflow 2.11's does not.
+    """
+    for dag in dags:
+        if hasattr(dag, "sync_to_db"):  # Airflow 2.11
+            dag.sync_to_db()
+
+
+def set_paused(dag_id: str, paused: bool) -> None:
+    from airflow.models.dag import DagModel
+
+    with create_session() as session:
+        session.query(DagModel).filter(DagModel.dag_id == dag_id).update({DagModel.is_paused: paused})

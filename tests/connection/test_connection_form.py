@@ -1,0 +1,61 @@
+"""The connection form, the hook and the README agree on the extras and their defaults (settings.DEFAULTS)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_canvas_reports.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_provider_canvas_reports.settings import DEFAULTS, CanvasSettings, build_settings, default_text
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def settings_from(extras: dict) -> CanvasSettings:
+    return build_settings("https://school.instructure.com", "token", extras, {})
+
+
+def test_every_extra_the_hook_reads_is_in_the_form_with_its_default():
+    assert set(CONN_FIELDS) == set(DEFAULTS)
+    for name, field in CONN_FIELDS.items():
+        assert field["description"].endswith(f"Default: {default_text(name)}."), name
+        if not isinstance(DEFAULTS[name], bool):
+            assert UI_FIELD_BEHAVIOUR["placeholders"][name].startswith(default_text(name)), name
+
+
+def test_the_hook_uses_the_defaults_when_no_extra_is_set():
+    settings = settings_from({})
+    assert {name: getattr(settings, name) for name in DEFAULTS} == DEFAULTS
+
+
+def test_the_readme_lists_every_extra_with_the_default_the_hook_uses():
+    table = README.read_text().split("| extra | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", table, flags=re.MULTILINE)
+    assert {name: default.strip() for name, default in rows} == {
+        name: default_text(name) for name in DEFAULTS
+    }
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"), [("true", True), ("False", False), ("0", False), ("yes", True)]
+)
+def test_verify_ssl_takes_true_or_false_as_typed_in_the_form(typed, expected):
+    assert settings_from({"verify_ssl": typed}).verify_ssl is expected
+    assert settings_from({"extra__canvas__verify_ssl": typed}).verify_ssl is expected  # Airflow 2 form keys
+
+
+def test_verify_ssl_takes_a_ca_bundle_path(tmp_path):
+    bundle = tmp_path / "school-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert settings_from({"verify_ssl": f" {bundle} "}).verify_ssl == str(bundle)
+
+
+def test_verify_ssl_refuses_a_path_that_does_not_exist(tmp_path):
+    with pytest.raises(ValueError, match=r"'verify_ssl' must be true, false or the path of a CA bundle"):
+        settings_from({"verify_ssl": str(tmp_path / "missing.pem")})
+
+
+def test_the_form_field_for_verify_ssl_is_text_not_a_checkbox():
+    assert CONN_FIELDS["verify_ssl"]["schema"]["type"] == ["string", "null"]

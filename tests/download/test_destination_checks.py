@@ -1,0 +1,60 @@
+"""
+A destination that cannot be written fails the download before anything is fetched: one try (no
+retry can fix it), a message naming the destination as given, and nothing created.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.dags import canvas_data_stack as stack
+from tests.helpers import run_dag
+
+
+def _under_a_file(tmp_path: Path) -> tuple[str, str]:
+    (tmp_path / "landing").write_text("a file, not a folder")
+    return f"{tmp_path}/landing/2024-01-01/", f"{tmp_path}/landing is a file"
+
+
+def _folder_without_slash(tmp_path: Path) -> tuple[str, str]:
+    (tmp_path / "landing").mkdir()
+    return f"{tmp_path}/landing", "is a folder; end the destination with '/'"
+
+
+def _unwritable_folder(tmp_path: Path) -> tuple[str, str]:
+    # sysfs refuses new files to everyone, root included: an unwritable folder on any Linux.
+    return "/sys/", "cannot write in /sys"
+
+
+def _parent_cannot_be_created(tmp_path: Path) -> tuple[str, str]:
+    return "/sys/canvas/landing/report.zip", "cannot create the folder /sys/canvas/landing in /sys"
+
+
+@pytest.mark.parametrize(
+    "case", [_under_a_file, _folder_without_slash, _unwritable_folder, _parent_cannot_be_created]
+)
+def test_unwritable_destination_fails_once_before_any_request(emulator, tmp_path, capfd, case):
+    destination, problem = case(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    result = run_dag(stack.retried, run_conf={"course_id": 243, "report_id": 1, "destination": destination})
+
+    assert (result.state, result.task_tries["download"]) == ("failed", 1)
+    out = capfd.readouterr().out
+    assert f"Cannot write the report to destination {destination!r}" in out
+    assert problem in out
+    assert ".part" not in out
+    assert emulator.requests == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_missing_parent_is_created_when_the_file_lands(emulator, tmp_path):
+    from tests.landing_helpers import download_conf, finished_report
+
+    report = finished_report(emulator, 244, sections=(1, 2))
+    result = run_dag(stack.retried, run_conf=download_conf(244, report, tmp_path / "a" / "b" / "pace.zip"))
+    assert result.state == "success", result.task_states
+    assert (tmp_path / "a" / "b" / "pace.zip").stat().st_size == report["attachment"]["size"]
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["pace.zip"]

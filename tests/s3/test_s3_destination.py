@@ -1,0 +1,117 @@
+"""
+Landing reports in S3 (moto in server mode on loopback) through ObjectStoragePath and the amazon
+provider's ``aws`` connection: straight to the final key with a multipart upload that commits only
+on success; on failure, no object and no incomplete upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from airflow_provider_canvas_reports.destinations import Destination
+from airflow_provider_canvas_reports.testing import Fault
+from tests.dags import canvas_data_stack as stack
+from tests.helpers import run_dag
+from tests.landing_helpers import download_conf, finished_report
+from tests.s3.conftest import AWS_CONN_ID
+
+MIB = 1 << 20
+
+
+def keys(s3, bucket: str) -> list[str]:
+    return sorted(o["Key"] for o in s3.client().list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def uploads_in_progress(s3, bucket: str) -> list[str]:
+    return [u["Key"] for u in s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+
+
+def test_report_lands_at_its_key_through_one_multipart_upload(emulator, s3, bucket):
+    report = finished_report(emulator, 250, sections=(1, 2), file_size=20 * MIB)
+    destination = f"s3://{AWS_CONN_ID}@{bucket}/canvas/2024-01-01/"
+
+    result = run_dag(stack.retried, run_conf=download_conf(250, report, destination))
+
+    assert result.state == "success", result.task_states
+    landed = result.xcom("download")
+    assert landed["uri"] == f"s3://{AWS_CONN_ID}@{bucket}/canvas/2024-01-01/course_pace.zip"
+    assert keys(s3, bucket) == ["canvas/2024-01-01/course_pace.zip"]  # no temporary key, ever kept
+    assert uploads_in_progress(s3, bucket) == []
+    head = s3.client().head_object(Bucket=bucket, Key="canvas/2024-01-01/course_pace.zip")
+    assert head["ETag"].strip('"').endswith("-3")  # 20 MiB in 8 MiB parts: a 3-part upload
+    body = s3.client().get_object(Bucket=bucket, Key="canvas/2024-01-01/course_pace.zip")["Body"].read()
+    assert len(body) == landed["size"] == report["attachment"]["size"]
+    assert hashlib.sha256(body).hexdigest() == landed["sha256"] == emulator.file_sha256(report["id"])
+
+
+def test_a_failed_download_leaves_no_object_and_no_incomplete_upload(emulator, s3, bucket):
+    report = finished_report(emulator, 251, sections=(1, 2), file_size=24 * MIB)
+    # Every storage answer breaks off after 4 MiB; three attempts (resumed) bring 12 MiB, so a
+    # first 8 MiB part is uploaded before the task gives up.
+    emulator.add_fault(Fault(kind="truncate", server="storage", count=-1, truncate_at=4 * MIB))
+
+    result = run_dag(
+        stack.download_only_s3, run_conf=download_conf(251, report, f"s3://{AWS_CONN_ID}@{bucket}/out/")
+    )
+
+    assert result.state == "failed"
+    assert len([r for r in emulator.requests if r.server == "storage"]) == 3
+    assert keys(s3, bucket) == []
+    assert uploads_in_progress(s3, bucket) == []
+
+
+def test_an_upload_is_invisible_until_committed_and_aborting_it_leaves_nothing(s3, bucket):
+    target = Destination(f"s3://{AWS_CONN_ID}@{bucket}/landing/").file("report.zip")
+    chunk = b"x" * MIB
+    try:
+        with target.atomic_writer(overwrite=False) as upload:
+            for _ in range(9):
+                upload.write(chunk)
+            upload.flush()
+            assert uploads_in_progress(s3, bucket) == ["landing/report.zip"]  # a part is up
+            assert keys(s3, bucket) == []  # but no object yet
+            raise RuntimeError("the download broke")
+    except RuntimeError:
+        pass
+    assert keys(s3, bucket) == []
+    assert uploads_in_progress(s3, bucket) == []
+
+
+def test_an_upload_can_start_over_from_the_first_byte(s3, bucket):
+    target = Destination(f"s3://{AWS_CONN_ID}@{bucket}/landing/report.zip").file("ignored")
+    with target.atomic_writer(overwrite=False) as upload:
+        upload.write(b"a" * (9 * MIB))  # one part of a first attempt is uploaded
+        upload.seek(0)  # what a download that cannot resume does
+        upload.truncate()
+        upload.write(b"b" * (3 * MIB))
+    body = s3.client().get_object(Bucket=bucket, Key="landing/report.zip")["Body"].read()
+    assert body == b"b" * (3 * MIB)
+    assert keys(s3, bucket) == ["landing/report.zip"]
+    assert uploads_in_progress(s3, bucket) == []
+
+
+def test_an_existing_object_is_left_alone_without_overwrite(emulator, s3, bucket, capfd):
+    report = finished_report(emulator, 252, sections=(1, 2))
+    s3.client().put_object(Bucket=bucket, Key="out/course_pace.zip", Body=b"yesterday")
+
+    result = run_dag(
+        stack.download_only_s3, run_conf=download_conf(252, report, f"s3://{AWS_CONN_ID}@{bucket}/out/")
+    )
+
+    assert result.state == "failed"
+    assert "already exists and overwrite=False" in capfd.readouterr().out
+    assert s3.client().get_object(Bucket=bucket, Key="out/course_pace.zip")["Body"].read() == b"yesterday"
+    assert not [r for r in emulator.requests if r.server == "storage"]
+    assert uploads_in_progress(s3, bucket) == []
+
+
+def test_a_missing_bucket_fails_before_anything_is_fetched_and_is_not_retried(emulator, s3, capfd):
+    destination = f"s3://{AWS_CONN_ID}@no-such-bucket-here/canvas/"
+
+    result = run_dag(stack.retried, run_conf={"course_id": 253, "report_id": 1, "destination": destination})
+
+    assert (result.state, result.task_tries["download"]) == ("failed", 1)
+    out = capfd.readouterr().out
+    assert f"Cannot write the report to destination {destination!r}" in out
+    assert "the bucket 'no-such-bucket-here' does not exist" in out
+    assert emulator.requests == []

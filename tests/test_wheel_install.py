@@ -1,0 +1,125 @@
+"""
+What we ship, installed as a user installs it: the sdist and wheel build and pass ``twine check``,
+and the wheel (not an editable install) goes into a clean virtualenv with its dependencies, where
+every public module imports, Airflow lists the provider, and the demo runs from the package.
+
+The slow part is the install itself. To keep it lean the new venv gets no pip of its own (this
+interpreter's pip installs into it), and the dependency versions are pinned to the ones this venv
+already has, so pip resolves nothing new and takes every file from its cache or index mirror.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+PACKAGE = "airflow_provider_canvas_reports"
+# Modules a plain import cannot stand for: DAG files, a command line, the pytest plugin (needs pytest).
+NOT_IMPORTED = ("example_dags", "__main__", "pytest_plugin")
+
+IMPORT_EVERY_MODULE = f"""
+import importlib, json, pkgutil
+import {PACKAGE} as package
+names = []
+for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    if not any(part in {NOT_IMPORTED!r} for part in module.name.split(".")):
+        importlib.import_module(module.name)
+        names.append(module.name)
+print(json.dumps({{"file": package.__file__, "modules": names}}))
+"""
+
+
+def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, f"{args} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def source_modules() -> set[str]:
+    """Every module in the source tree, by the same rule as the import script."""
+    names = set()
+    for path in (ROOT / PACKAGE).rglob("*.py"):
+        parts = (PACKAGE, *path.relative_to(ROOT / PACKAGE).with_suffix("").parts)
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        if len(parts) > 1 and not any(part in NOT_IMPORTED for part in parts):
+            names.add(".".join(parts))
+    return names
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> dict[str, Path]:
+    """``make dist``'s steps: an sdist, a wheel built from it, both checked by twine."""
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--outdir", out, ROOT, cwd=ROOT)
+    (wheel,), (sdist,) = list(out.glob("*.whl")), list(out.glob("*.tar.gz"))
+    run(sys.executable, "-m", "twine", "check", "--strict", wheel, sdist, cwd=out)
+    return {"wheel": wheel, "sdist": sdist}
+
+
+@pytest.fixture(scope="module")
+def user(tmp_path_factory, dist) -> dict[str, object]:
+    """A clean venv with the wheel and its ``examples`` extra installed, and a user's environment."""
+    home = tmp_path_factory.mktemp("user")
+    venv = home / "venv"
+    run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=home)
+    pins = home / "pins.txt"
+    pins.write_text(run(sys.executable, "-m", "pip", "freeze", "--exclude-editable", cwd=home).stdout)
+    # fmt: off
+    run(
+        sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet",
+        "--no-input", "--constraint", pins, f"{dist['wheel']}[examples]", cwd=home,
+    )
+    # fmt: on
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTHONPATH"))}
+    env.update({"AIRFLOW_HOME": str(home / "airflow"), "PATH": f"{venv / 'bin'}:{env['PATH']}"})
+    return {"home": home, "python": venv / "bin" / "python", "env": env}
+
+
+def test_sdist_and_wheel_ship_the_example_dags_and_license(dist):
+    wheel_files = zipfile.ZipFile(dist["wheel"]).namelist()
+    assert f"{PACKAGE}/example_dags/canvas_course_report_to_warehouse.py" in wheel_files
+    assert f"{PACKAGE}/py.typed" in wheel_files
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in wheel_files)
+    with tarfile.open(dist["sdist"]) as sdist:
+        top = sdist.getnames()[0].split("/")[0]
+        names = set(sdist.getnames())
+    assert {f"{top}/LICENSE", f"{top}/README.md", f"{top}/{PACKAGE}/example_dags/__init__.py"} <= names
+    assert not [n for n in names if n.startswith(f"{top}/tests/")]
+
+
+def test_every_public_module_imports_from_the_installed_wheel(user):
+    done = run(user["python"], "-c", IMPORT_EVERY_MODULE, cwd=user["home"], env=user["env"])
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(found["file"]).is_relative_to(user["home"] / "venv")  # not the source tree
+    assert set(found["modules"]) == source_modules()
+
+
+def test_airflow_lists_the_installed_provider(user):
+    done = run("airflow", "providers", "list", "--output", "json", cwd=user["home"], env=user["env"])
+    providers = json.loads(done.stdout[done.stdout.index("[") :])
+    (ours,) = [p for p in providers if p["package_name"] == "airflow-provider-canvas-reports"]
+    assert ours["version"] == "0.1.0"
+
+
+def test_demo_runs_from_the_installed_package(user):
+    done = run(
+        user["python"], "-m", f"{PACKAGE}.demo", "--workdir", "demo", cwd=user["home"], env=user["env"]
+    )
+    assert "DAG run: success" in done.stdout
+    landed = sorted(p.name for p in (user["home"] / "demo" / "landing").rglob("*.docx"))
+    assert landed == [
+        "Section 1_Section_Pace.docx",
+        "Section 1_Section_Pace.docx",
+        "Section 2_Section_Pace.docx",
+        "Section 3_Section_Pace.docx",
+    ]
