@@ -90,7 +90,7 @@ def assert_all_landed_once(
     """The run succeeded with every task on its first try, one POST and one download per report."""
     assert watch.state == "success", watch.describe()
     assert set(watch.states().values()) == {"success"}, watch.describe()
-    tries = {label: ti["try_number"] for label, ti in watch.final.items()}
+    tries = {name: ti["try_number"] for name, ti in watch.final.items()}
     assert set(tries.values()) == {1}, tries
     assert {c: emulator.post_count(c) for c in courses} == dict.fromkeys(courses, 1)
     storage_gets = collections.Counter(r.path for r in emulator.requests() if r.server == "storage")
