@@ -44,10 +44,12 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # The UI test drives Debian's Chromium with Playwright (no browser download); warehouse tests
-# start Debian's PostgreSQL as a private cluster (tests/servers.py).
+# start Debian's PostgreSQL as a private cluster (tests/servers.py); the Celery cluster tests run
+# Airflow on that PostgreSQL with Debian's Redis as the broker.
 system-deps:
 	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
+	test -x /usr/bin/redis-server || (apt-get update -q && apt-get install -y -q redis-server)
 
 test: lint typecheck system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
