@@ -21,7 +21,7 @@ COMPAT_PYTEST_ARGS ?= --ignore=tests/system
 MID_AIRFLOW_VERSION ?= 3.1.8
 MID_VENV ?= .venv-3.1
 # The declared floors: every direct dependency of the package and its test extra at the lowest
-# version pyproject.toml admits (uv's lowest-direct resolution), Airflow 2.11.0 included.
+# version pyproject.toml admits (uv's lowest-direct resolution), Airflow 2.11.1 included.
 FLOORS_VENV ?= .venv-floors
 # Those two runs skip what the 3.3 and 2.11 runs already prove of the built wheel.
 OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS) --ignore=tests/test_wheel_install.py
@@ -44,10 +44,12 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # The UI test drives Debian's Chromium with Playwright (no browser download); warehouse tests
-# start Debian's PostgreSQL as a private cluster (tests/servers.py).
+# start Debian's PostgreSQL as a private cluster (tests/servers.py); the Celery cluster tests run
+# Airflow on that PostgreSQL with Debian's Redis as the broker.
 system-deps:
 	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
+	test -x /usr/bin/redis-server || (apt-get update -q && apt-get install -y -q redis-server)
 
 test: lint typecheck system-deps
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -129,6 +129,10 @@ class CanvasReportFailedError(CanvasError, AirflowFailException):
     """The report ended in ``error``, ``aborted`` or ``deleted``: the task fails without retrying."""
 
 
+class CanvasWaitFailedError(CanvasError, AirflowFailException):
+    """The wait in the triggerer met an error no retry can fix (auth, not found, bad request)."""
+
+
 class CanvasDownloadError(CanvasError):
     """The report file could not be downloaded completely."""
 

@@ -6,7 +6,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_canvas_reports.api import ReportStatus, report_summary
-from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasReportFailedError
+from airflow_provider_canvas_reports.exceptions import (
+    CanvasError,
+    CanvasReportFailedError,
+    CanvasWaitFailedError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -76,7 +80,10 @@ def summary_from_event(
         raise failure(course_id, report_type, event.get("report") or {})
     if status == "timeout":
         raise AirflowSensorTimeout(event.get("message") or "Timed out waiting for the Canvas report")
-    raise CanvasError(event.get("message") or "The Canvas report trigger failed")
+    message = event.get("message") or "The Canvas report trigger failed"
+    if event.get("retryable") is False:  # e.g. the token was revoked while waiting: no retry can help
+        raise CanvasWaitFailedError(message)
+    raise CanvasError(message)
 
 
 def deadline(timeout: float | None) -> float | None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,3 +69,39 @@ def run_dag(dag: Any, **kwargs: Any) -> RunResult:
     return RunResult(
         str(getattr(dag_run.state, "value", dag_run.state)), dag_run.run_id, dag.dag_id, states, tries
     )
+
+
+@contextmanager
+def finish_held_reports(emulator: Any, course_id: int, after_gets: int) -> Iterator[None]:
+    """
+    While the block runs, end each held report of ``course_id`` (``ReportBehaviour(hold=True)``)
+    once the emulator has answered ``after_gets`` status reads of it: the report finishes on an
+    event the test can count, never after a delay that a busy machine could outrun.
+    """
+    stop = threading.Event()
+
+    def watch() -> None:
+        finished: set[int] = set()
+        while not stop.is_set():
+            reads: dict[str, int] = {}
+            for request in emulator.requests:
+                if request.method == "GET" and request.status == 200:
+                    reads[request.path] = reads.get(request.path, 0) + 1
+            for report_id, report in emulator.reports.items():
+                path = f"/api/v1/courses/{course_id}/reports/{report.report_type}/{report_id}"
+                if (
+                    report.course_id == course_id
+                    and report_id not in finished
+                    and reads.get(path, 0) >= after_gets
+                ):
+                    emulator.finish_report(report_id)
+                    finished.add(report_id)
+            stop.wait(0.02)
+
+    watcher = threading.Thread(target=watch, name=f"finish-held-reports-{course_id}", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()

@@ -1,5 +1,5 @@
 """
-Real servers for tests: a throwaway PostgreSQL cluster on loopback.
+Real servers for tests: a throwaway PostgreSQL cluster and a Redis server, both on loopback.
 
 ``PostgresServer().start()`` runs Debian's PostgreSQL (``/usr/lib/postgresql/<version>/bin``) as a
 private cluster in a temporary directory, listening on 127.0.0.1 and a free port, with ``trust``
@@ -12,6 +12,9 @@ directory.
     url = server.create_database("warehouse")   # postgresql://postgres@127.0.0.1:<port>/warehouse
     ...
     server.stop()
+
+``RedisServer().start()`` runs Debian's ``redis-server`` the same way: loopback, a free port, a
+temporary working directory, no persistence; ``stop()`` ends it by its pid.
 """
 
 from __future__ import annotations
@@ -146,6 +149,16 @@ class PostgresServer:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
+    def restart(self) -> None:
+        """Fast shutdown and start again on the same data directory and port (what a reboot does)."""
+        assert self._workdir is not None, "the server was never started"
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(SHUTDOWN_TIMEOUT_SECONDS)
+        if not self._spawn(self._workdir / "data", port=self.port):
+            raise RuntimeError(f"postgres could not bind its port {self.port} again")
+
     def __enter__(self) -> PostgresServer:
         return self.start()
 
@@ -206,11 +219,11 @@ class PostgresServer:
         if result.returncode != 0:
             raise RuntimeError(f"{argv[0]} failed ({result.returncode}): {result.stderr.decode()[-2000:]}")
 
-    def _spawn(self, data: Path) -> bool:
-        """Start ``postgres`` on a free port; False when it lost the port to another process."""
+    def _spawn(self, data: Path, port: int | None = None) -> bool:
+        """Start ``postgres`` on ``port`` (default: a free one); False when another process has the port."""
         assert self._workdir is not None
-        self.port = free_port(self.host)
-        log = (self._workdir / "postgres.log").open("wb")
+        self.port = port or free_port(self.host)
+        log = (self._workdir / "postgres.log").open("ab")
         # fsync off: a test cluster is thrown away, durability buys nothing here.
         self._process = subprocess.Popen(
             [
@@ -262,3 +275,127 @@ class PostgresServer:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"postgres did not accept connections within {STARTUP_TIMEOUT_SECONDS}s")
             time.sleep(0.1)
+
+
+def _stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Send ``sig`` to a child we started, wait for it, and SIGKILL it if it lingers."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(SHUTDOWN_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class RedisServer:
+    """
+    Debian's ``redis-server`` on loopback, started and stopped by this object; nothing persisted.
+
+    :param host: the address to listen on.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = 0
+        self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not os.access(self.binary, os.X_OK):
+            raise RuntimeError("Redis is not installed: run `make system-deps` (installs redis-server)")
+        self._workdir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: int = 0) -> str:
+        """``redis://host:port/database``."""
+        return f"redis://{self.host}:{self.port}/{database}"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def start(self) -> RedisServer:
+        """Start on a free port; returns ``self`` once the server answers ``PING``."""
+        if self._process is not None:
+            return self
+        self._workdir = Path(tempfile.mkdtemp(prefix="canvas-redis-"))
+        try:
+            if not any(self._spawn() for _ in range(3)):
+                raise RuntimeError("redis-server lost its port to another process three times")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def restart(self) -> None:
+        """Stop and start again on the same port: an empty server, as after a crash without persistence."""
+        process, self._process = self._process, None
+        if process is not None:
+            _stop_process(process)
+        if not self._spawn(port=self.port):
+            raise RuntimeError(f"redis-server could not bind its port {self.port} again")
+
+    def stop(self) -> None:
+        """SIGTERM the server by its pid, then remove its directory."""
+        process, self._process = self._process, None
+        if process is not None:
+            _stop_process(process)
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def command(self, *args: str) -> bytes:
+        """Send one command (RESP) and return the raw first reply line."""
+        payload = f"*{len(args)}\r\n".encode() + b"".join(
+            f"${len(a.encode())}\r\n".encode() + a.encode() + b"\r\n" for a in args
+        )
+        with socket.create_connection((self.host, self.port), timeout=5) as sock:
+            sock.sendall(payload)
+            return sock.makefile("rb").readline().rstrip(b"\r\n")
+
+    def _spawn(self, port: int | None = None) -> bool:
+        assert self._workdir is not None
+        self.port = port or free_port(self.host)
+        log_path = self._workdir / "redis.log"
+        with log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [
+                    self.binary,
+                    "--bind",
+                    self.host,
+                    "--port",
+                    str(self.port),
+                    "--dir",
+                    str(self._workdir),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                    "--protected-mode",
+                    "yes",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self._workdir,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while True:
+            if self._process.poll() is not None:
+                text = log_path.read_text(errors="replace")
+                self._process = None
+                if "Address already in use" in text:
+                    return False
+                raise RuntimeError(f"redis-server exited: {text[-2000:]}")
+            with contextlib.suppress(OSError):
+                if self.command("PING") == b"+PONG":
+                    return True
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer within {STARTUP_TIMEOUT_SECONDS}s")
+            time.sleep(0.05)

@@ -67,9 +67,13 @@ async def _after_action(fault: Fault, server: str, response: Response, state: Se
         return fault_response(fault, server, state.next_error_report_id)
     if fault.kind == "delay_response_after_action":
         await asyncio.sleep(fault.delay)
-    elif fault.kind == "truncate":
+    elif fault.kind in ("truncate", "stall"):
         length = response.content_length
-        response.truncate_at = length // 2 if fault.truncate_at is None else fault.truncate_at
+        cut = length // 2 if fault.truncate_at is None else fault.truncate_at
+        if fault.kind == "truncate":
+            response.truncate_at = cut
+        else:
+            response.pause = (cut, fault.delay)
     elif fault.kind == "bad_content_range":
         return misaligned_range(response)
     return response

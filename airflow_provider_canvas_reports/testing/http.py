@@ -67,7 +67,8 @@ class Response:
 
     ``body`` is bytes or a :class:`Body`-like object (streamed from ``body_start`` to ``body_end``).
     ``abort``: reset the connection instead of answering. ``truncate_at``: send the full headers but
-    only this many body bytes, then close. ``close``: close the connection after answering.
+    only this many body bytes, then close. ``pause``: ``(offset, seconds)``, stop after ``offset``
+    body bytes for that long, then send the rest. ``close``: close the connection after answering.
     """
 
     status: int
@@ -77,6 +78,7 @@ class Response:
     body_end: int | None = None
     abort: bool = False
     truncate_at: int | None = None
+    pause: tuple[int, float] | None = None
     close: bool = False
 
     @property
@@ -247,14 +249,28 @@ async def _write(
     limit = length if response.truncate_at is None else max(0, min(response.truncate_at, length))
     if head_only:
         writer.write(head)
-    elif isinstance(response.body, bytes):
+    elif isinstance(response.body, bytes) and response.pause is None:
         writer.write(head + response.body[:limit])
     else:
         writer.write(head)
-        start = response.body_start
-        for view in response.body.iter_range(start, start + limit):
-            writer.write(view)
-            await writer.drain()
+        cut, seconds = response.pause or (limit, 0.0)
+        cut = max(0, min(cut, limit))
+        await _write_body(writer, response, 0, cut)
+        if cut < limit:
+            await asyncio.sleep(seconds)
+            await _write_body(writer, response, cut, limit)
     await writer.drain()
     if response.truncate_at is not None:
         writer.close()
+
+
+async def _write_body(writer: asyncio.StreamWriter, response: Response, start: int, end: int) -> None:
+    """Send body bytes ``[start, end)`` (relative to ``body_start``), waiting while the buffer is full."""
+    if isinstance(response.body, bytes):
+        writer.write(response.body[start:end])
+    else:
+        first = response.body_start + start
+        for view in response.body.iter_range(first, response.body_start + end):
+            writer.write(view)
+            await writer.drain()
+    await writer.drain()

@@ -26,6 +26,7 @@ FAULT_KINDS = (
     | {
         "slow",
         "truncate",
+        "stall",
         "delay_response_after_action",
         "bad_content_range",
     }
@@ -134,13 +135,16 @@ class Fault:
       ``reset_after_action``, ``delay_response_after_action`` (answers after ``delay``);
     - ``slow``: waits ``delay`` seconds, then handles the request normally;
     - ``truncate``: the full ``Content-Length``, then only ``truncate_at`` body bytes and a close;
+    - ``stall``: ``truncate_at`` body bytes, a pause of ``delay`` seconds, then the rest (a
+      download caught mid-stream);
     - ``bad_content_range``: a ranged GET answers 206 from another byte than the one asked for,
       with a truthful ``Content-Range`` (only requests with a ``Range`` header match).
 
     ``count``: how many matching requests it hits (-1: forever).
     ``course_id``, ``method``, ``path_contains``, ``server``: filters (None matches anything).
-    ``delay``: seconds, for ``slow`` and ``delay_response_after_action``.
-    ``truncate_at``: bytes of body sent before closing, for ``truncate`` (default: half the body).
+    ``delay``: seconds, for ``slow``, ``stall`` and ``delay_response_after_action``.
+    ``truncate_at``: bytes of body sent before closing (``truncate``) or before pausing ``delay``
+    seconds and sending the rest (``stall``); default: half the body.
     """
 
     kind: str

@@ -6,6 +6,7 @@ import hashlib
 
 from airflow.utils.session import create_session
 
+from airflow_provider_canvas_reports.testing import Fault
 from tests.dags import canvas_data_stack as stack
 from tests.helpers import run_dag
 from tests.landing_helpers import download_conf, finished_report
@@ -84,7 +85,7 @@ def test_an_asset_alias_gets_an_event_for_the_file_that_landed(emulator, tmp_pat
 
 def test_a_failed_download_emits_no_asset_event(emulator, tmp_path):
     report = finished_report(emulator, 242)
-    (tmp_path / report["attachment"]["display_name"]).write_bytes(b"already here")
+    emulator.add_fault(Fault(kind="truncate", server="storage", count=-1))
     before = len(events_for(stack.COURSE_PACE.uri))
 
     result = run_dag(stack.producer, run_conf=download_conf(242, report, f"{tmp_path}/"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -98,9 +99,10 @@ def _dag():
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow 2
         from airflow.models.dagbag import DagBag
-    from tests.conftest import TESTS_DIR
-
-    return DagBag(dag_folder=str(TESTS_DIR / "dags" / "canvas_pace_load.py")).get_dag("canvas_pace_load")
+    # Not ``tests.conftest``: importing it under that name would run it again and make a second
+    # AIRFLOW_HOME for the rest of the session.
+    dags = Path(__file__).resolve().parents[1] / "dags"
+    return DagBag(dag_folder=str(dags / "canvas_pace_load.py")).get_dag("canvas_pace_load")
 
 
 def expected_item_rows(plan: CoursePlan, documents, *, course_id="501", report_id=9001, when=DAY):

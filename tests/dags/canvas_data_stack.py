@@ -47,6 +47,11 @@ with DAG(
 ) as download_only_s3:
     download(hook_params={"retry_limit": 3})
 
+with DAG(
+    "stack_download_s3_keep_existing", schedule=None, start_date=START, catchup=False, params=PARAMS
+) as keep_existing_s3:
+    download(hook_params={"retry_limit": 3}, overwrite=False)
+
 with DAG("stack_asset_producer", schedule=None, start_date=START, catchup=False, params=PARAMS) as producer:
     download(outlets=[COURSE_PACE])
 

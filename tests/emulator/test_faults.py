@@ -125,6 +125,31 @@ def test_truncate_defaults_to_half_the_body(fast_emu: CanvasEmulator, api: reque
     assert requests.get(body["file_url"]).content == fast_emu.file_bytes(body["id"])
 
 
+def test_stall_fault_pauses_the_body_midway(fast_emu: CanvasEmulator, api: requests.Session) -> None:
+    """The first ``truncate_at`` bytes arrive at once; the rest waits ``delay`` seconds (here: for good)."""
+    body = complete_report(api, fast_emu, 10, sections=[1])
+    location = requests.get(body["file_url"], allow_redirects=False).headers["Location"]
+    fast_emu.add_fault(Fault("stall", server="storage", truncate_at=1000, delay=300))
+    parts = urlsplit(location)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    connection.request("GET", f"{parts.path}?{parts.query}")
+    response = connection.getresponse()
+    assert int(response.getheader("Content-Length")) == body["attachment"]["size"]
+    assert response.read(1000) == fast_emu.file_bytes(body["id"])[:1000]
+    assert connection.sock is not None
+    connection.sock.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        response.read(1)
+    connection.close()
+
+
+def test_stall_fault_then_sends_the_rest(fast_emu: CanvasEmulator, api: requests.Session) -> None:
+    body = complete_report(api, fast_emu, 11, sections=[1])
+    fast_emu.add_fault(Fault("stall", server="storage", delay=0.01))
+    assert requests.get(body["file_url"]).content == fast_emu.file_bytes(body["id"])
+    assert [r.status for r in fast_emu.requests if r.server == "storage"] == [200]
+
+
 def test_faults_hit_only_matching_requests_and_count_down(emu: CanvasEmulator, api: requests.Session) -> None:
     emu.add_fault(Fault("503", count=2, course_id=5, method="GET", path_contains="/reports/"))
     report = start(api, emu, 5, sections=[1])

@@ -13,7 +13,7 @@ from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
-from tests.helpers import connection_uri_json, run_dag
+from tests.helpers import connection_uri_json, finish_held_reports, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -59,10 +59,11 @@ def test_reattaching_never_adopts_a_report_for_other_sections(emulator):
 
 
 def test_reattaching_adopts_a_running_report_for_exactly_these_sections(emulator):
-    emulator.set_behaviour(241, ReportBehaviour(running_seconds=1.0))
+    emulator.set_behaviour(241, ReportBehaviour(hold=True))
     same = CanvasHook().start_course_report(241, "course_pace_docx", {"section_ids": ["2", "1"]})
 
-    result = run_dag(scenarios.reattach_running)
+    with finish_held_reports(emulator, 241, after_gets=1):  # running until the DAG has looked at it
+        result = run_dag(scenarios.reattach_running)
 
     assert result.state == "success", result.task_states
     assert emulator.post_count(241) == 1

@@ -9,7 +9,7 @@ from airflow_provider_canvas_reports.links import CanvasCourseLink
 from airflow_provider_canvas_reports.operators.course_report import StartCourseReportOperator
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
-from tests.helpers import AIRFLOW_V_3, run_dag
+from tests.helpers import AIRFLOW_V_3, finish_held_reports, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -55,8 +55,9 @@ def test_start_then_wait_succeeds_and_hands_on_the_report(emulator, dag, course_
 
 
 def test_deferrable_sensor_polls_through_the_trigger(emulator):
-    emulator.set_behaviour(201, ReportBehaviour(running_seconds=1.0))
-    result = run_dag(scenarios.deferrable)
+    emulator.set_behaviour(201, ReportBehaviour(hold=True))
+    with finish_held_reports(emulator, 201, after_gets=3):
+        result = run_dag(scenarios.deferrable)
     assert result.state == "success"
     gets = [r for r in emulator.requests if r.method == "GET" and r.path.startswith("/api/v1/courses/201/")]
     assert len(gets) >= 3  # the sensor's first check, then the trigger's polls

@@ -95,7 +95,7 @@ def test_an_existing_object_is_left_alone_without_overwrite(emulator, s3, bucket
     s3.client().put_object(Bucket=bucket, Key="out/course_pace.zip", Body=b"yesterday")
 
     result = run_dag(
-        stack.download_only_s3, run_conf=download_conf(252, report, f"s3://{AWS_CONN_ID}@{bucket}/out/")
+        stack.keep_existing_s3, run_conf=download_conf(252, report, f"s3://{AWS_CONN_ID}@{bucket}/out/")
     )
 
     assert result.state == "failed"

@@ -134,6 +134,8 @@ class ManagedProcess:
     log_path: Path
     cwd: Path
     popen: subprocess.Popen[bytes] | None = None
+    #: Set once stopped or killed: its pid (and group id) may belong to someone else from then on.
+    ended: bool = False
 
     def start(self) -> ManagedProcess:
         with open(self.log_path, "ab") as log:
@@ -171,8 +173,10 @@ class ManagedProcess:
 
     def kill(self) -> dict[int, int]:
         """SIGKILL the process, its group and every descendant (a crash); return what was killed."""
-        if self.popen is None or self.popen.poll() is not None:
+        if self.popen is None or self.ended or self.popen.poll() is not None:
+            self.ended = True
             return {}
+        self.ended = True
         tree = self.tree()
         with _suppress_lookup():
             os.killpg(self.pid, signal.SIGKILL)
@@ -183,8 +187,9 @@ class ManagedProcess:
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM the group, wait, then SIGKILL what is left of the group and of the tree."""
-        if self.popen is None:
+        if self.popen is None or self.ended:
             return
+        self.ended = True
         tree = self.tree() if self.popen.poll() is None else {}
         if self.popen.poll() is None:
             with _suppress_lookup():
