@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -71,13 +71,21 @@ def run_dag(dag: Any, **kwargs: Any) -> RunResult:
     )
 
 
-@contextmanager
-def finish_held_reports(emulator: Any, course_id: int, after_gets: int) -> Iterator[None]:
+def finish_held_reports(emulator: Any, course_id: int, after_gets: int) -> Any:
     """
     While the block runs, end each held report of ``course_id`` (``ReportBehaviour(hold=True)``)
     once the emulator has answered ``after_gets`` status reads of it: the report finishes on an
     event the test can count, never after a delay that a busy machine could outrun.
     """
+    return on_status_reads(emulator, course_id, after_gets, emulator.finish_report)
+
+
+@contextmanager
+def on_status_reads(
+    emulator: Any, course_id: int, after_gets: int, action: Callable[[int], object]
+) -> Iterator[None]:
+    """While the block runs, call ``action(report_id)`` once per report of ``course_id`` after
+    the emulator has answered ``after_gets`` status reads of it."""
     stop = threading.Event()
 
     def watch() -> None:
@@ -89,16 +97,13 @@ def finish_held_reports(emulator: Any, course_id: int, after_gets: int) -> Itera
                     reads[request.path] = reads.get(request.path, 0) + 1
             for report_id, report in emulator.reports.items():
                 path = f"/api/v1/courses/{course_id}/reports/{report.report_type}/{report_id}"
-                if (
-                    report.course_id == course_id
-                    and report_id not in finished
-                    and reads.get(path, 0) >= after_gets
-                ):
-                    emulator.finish_report(report_id)
+                due = report.course_id == course_id and reads.get(path, 0) >= after_gets
+                if due and report_id not in finished:
+                    action(report_id)
                     finished.add(report_id)
             stop.wait(0.02)
 
-    watcher = threading.Thread(target=watch, name=f"finish-held-reports-{course_id}", daemon=True)
+    watcher = threading.Thread(target=watch, name=f"on-status-reads-{course_id}", daemon=True)
     watcher.start()
     try:
         yield

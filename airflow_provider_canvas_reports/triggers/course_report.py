@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_canvas_reports import api, reports
@@ -113,7 +114,7 @@ class CourseReportTrigger(BaseTrigger):
                 transport = AsyncTransport(pooled, pooled.settings, log)
                 del settings
                 request = api.get_course_report(self.course_id, self.report_type, self.report_id)
-                last_seen: tuple[Any, Any] | None = None
+                last_seen: Any = None
                 while True:
                     event, last_seen = self._check(await transport.call(request), last_seen, log)
                     if event is not None:
@@ -128,16 +129,19 @@ class CourseReportTrigger(BaseTrigger):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            event = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
+            # Auth, not-found and bad-request errors fail the task without Airflow's retries.
+            event = {
+                "status": "error",
+                "message": f"{type(exc).__name__}: {exc}",
+                "retryable": not isinstance(exc, AirflowFailException),
+            }
         yield TriggerEvent(event)
 
-    def _check(
-        self, report: dict[str, Any], last_seen: tuple[Any, Any] | None, log: Any
-    ) -> tuple[dict[str, Any] | None, tuple[Any, Any]]:
+    def _check(self, report: dict[str, Any], last_seen: Any, log: Any) -> tuple[dict[str, Any] | None, Any]:
         """The event this answer ends the wait with (or None), and what to compare the next one to."""
         status = report.get("status")
         # Interned, so that thousands of waiting triggers share one "running".
-        seen = (sys.intern(status) if isinstance(status, str) else status, report.get("progress"))
+        seen = sys.intern(status) if isinstance(status, str) else status
         # One triggerer may run thousands of these: log changes, not every poll.
         if seen != last_seen:
             reports.log_status(log, self.course_id, report)

@@ -13,7 +13,7 @@ from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
-from tests.helpers import connection_uri_json, finish_held_reports, run_dag
+from tests.helpers import TOKEN, connection_uri_json, finish_held_reports, on_status_reads, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -144,3 +144,14 @@ def test_a_stored_report_that_answers_403_is_replaced_by_a_new_one(emulator, mon
     assert emulator.post_count(243) == 2
     statuses = [r.status for r in requests_to(emulator, 243, "GET")]
     assert 403 in statuses or 401 in statuses
+
+
+def test_an_error_no_retry_can_fix_during_a_deferred_wait_fails_on_the_first_try(emulator):
+    """The token is revoked while the trigger waits: the 401 ends the task, Airflow does not retry."""
+    emulator.set_behaviour(204, ReportBehaviour(hold=True))
+    with on_status_reads(emulator, 204, after_gets=2, action=lambda _: emulator.revoke(TOKEN)):
+        result = run_dag(scenarios.report_error)  # retries=2
+
+    assert result.state == "failed"
+    assert (result.task_states["wait"], result.task_tries["wait"]) == ("failed", 1)
+    assert 401 in [r.status for r in requests_to(emulator, 204, "GET")]

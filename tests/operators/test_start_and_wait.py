@@ -167,7 +167,7 @@ def test_execute_complete_rejects_missing_or_unknown_events(event):
 
 
 def test_execute_complete_turns_events_into_outcomes():
-    from airflow.providers.common.compat.sdk import AirflowSensorTimeout
+    from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout
 
     from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasReportFailedError
     from airflow_provider_canvas_reports.sensors.course_report import CourseReportSensor
@@ -179,8 +179,11 @@ def test_execute_complete_turns_events_into_outcomes():
         sensor.execute_complete({}, {"status": "failed", "report": {"id": 2, "status": "error"}})
     with pytest.raises(AirflowSensorTimeout, match="still running"):
         sensor.execute_complete({}, {"status": "timeout", "message": "still running"})
-    with pytest.raises(CanvasError, match="boom"):
+    with pytest.raises(CanvasError, match="boom") as raised:
         sensor.execute_complete({}, {"status": "error", "message": "boom"})
+    assert not isinstance(raised.value, AirflowFailException)  # Airflow may retry it
+    with pytest.raises(AirflowFailException, match="revoked"):
+        sensor.execute_complete({}, {"status": "error", "message": "revoked", "retryable": False})
 
 
 def test_course_link_is_kept_where_the_ui_reads_it(emulator):
