@@ -16,20 +16,9 @@ from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
 from tests.dags.download_keep_existing import keep_existing
 from tests.helpers import run_dag
+from tests.landing_helpers import finished_report
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def finished_report(emulator, course_id, sections=(1,), **behaviour) -> dict:
-    emulator.set_behaviour(course_id, ReportBehaviour(running_seconds=0, created_seconds=0, **behaviour))
-    hook = CanvasHook()
-    report = hook.start_course_report(course_id, "course_pace_docx", {"section_ids": list(sections)})
-    deadline = time.monotonic() + 10
-    while report["status"] != "complete" and time.monotonic() < deadline:
-        time.sleep(0.02)
-        report = hook.get_course_report(course_id, "course_pace_docx", report["id"])
-    assert report["status"] == "complete"
-    return report
 
 
 def download(emulator, report, destination, course_id) -> object:
