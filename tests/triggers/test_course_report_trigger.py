@@ -190,7 +190,8 @@ async def test_waiting_triggers_hold_no_hook_no_retry_state_and_share_one_sessio
         await asyncio.sleep(0.02)
 
     assert async_clients.leased() == len(report_ids)
-    expected = {"hooks": before["hooks"], "retry state": before["retry state"], "open sessions": 1}
+    # Counted against what was there before: other tests' libraries (s3fs, ...) may hold sessions.
+    expected = {**before, "open sessions": before["open sessions"] + 1}
     assert census() == expected
 
     for report_id in report_ids.values():
