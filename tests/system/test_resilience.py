@@ -192,7 +192,9 @@ def test_faults_during_a_real_run_end_in_success(system: AirflowSystem, emulator
     storage = [r.status for r in requests if r.server == "storage"]
     assert storage[0] == 500 and len(storage) >= 3, storage
     trigger_events = [e for lines in system.trigger_logs(watch, "wait").values() for e in lines]
-    assert sum("retrying" in str(e.get("event")) for e in trigger_events) >= 4
+    # 502, 500 and 429 each cost the trigger a logged retry. The reset may not: aiohttp itself sends
+    # an idempotent request again, once, when a kept-alive connection turns out to be closed.
+    assert sum("retrying" in str(e.get("event")) for e in trigger_events) >= 3
 
     landed = system.api.xcom(DAG_ID, run_id, "download")
     data = local_path(landed["uri"]).read_bytes()
