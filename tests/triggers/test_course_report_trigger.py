@@ -142,18 +142,38 @@ async def test_many_triggers_share_a_few_pooled_connections(emulator):
 
 @pytest.mark.parametrize("poll_interval", [0.05, 1.0, 20.0, 300.0])
 async def test_poll_wake_ups_land_on_the_loops_grid_within_half_a_step(poll_interval):
-    from airflow_provider_canvas_reports.triggers.course_report import WAKE_GRID_SECONDS, _on_grid
+    from airflow_provider_canvas_reports.triggers import wake_grid
 
     loop = asyncio.get_running_loop()
-    step = min(WAKE_GRID_SECONDS, poll_interval / 10)
-    for fraction in (0.9, 0.973, 1.0, 1.1):
-        delay = poll_interval * fraction
+    step = wake_grid.grid_step(poll_interval)
+    assert step == min(0.1, poll_interval / 10)
+    for delay in (0.0, 0.013, 0.12, 0.26):
         before = loop.time()
-        moved = _on_grid(delay, poll_interval)
+        waiting = wake_grid.sleep(delay, poll_interval)
         after = loop.time()
-        wake = before + moved
-        assert abs(moved - delay) <= step / 2 + (after - before) + 1e-9
-        assert min(wake % step, step - wake % step) <= (after - before) + 1e-9
+        [point] = wake_grid.pending_points()
+        assert abs(point / step - round(point / step)) < 1e-6
+        assert before + delay - step / 2 - 1e-9 <= point <= after + delay + step / 2 + 1e-9
+        await waiting
+        assert loop.time() >= point - 1e-6  # never early
+        assert wake_grid.pending_points() == []
+
+
+async def test_sleepers_due_at_one_grid_point_share_one_timer_and_a_cancelled_one_wakes_no_other():
+    from airflow_provider_canvas_reports.triggers import wake_grid
+
+    loop = asyncio.get_running_loop()
+    assert wake_grid.pending_points() == []
+    # 200 sleepers due within 1 ms of each other, on a 0.1 s grid: one point, unless the 1 ms
+    # straddles a point's midway mark, in which case two.
+    start = loop.time()
+    sleepers = [asyncio.ensure_future(wake_grid.sleep(0.5 - (loop.time() - start), 20.0)) for _ in range(200)]
+    assert 1 <= len(wake_grid.pending_points()) <= 2
+    sleepers[7].cancel()
+    await asyncio.wait(sleepers)
+    assert sleepers[7].cancelled()
+    assert [s.result() for i, s in enumerate(sleepers) if i != 7] == [None] * 199
+    assert wake_grid.pending_points() == []
 
 
 async def test_waiting_triggers_hold_no_hook_no_retry_state_and_share_one_session(emulator):
