@@ -56,6 +56,21 @@ def safe_filename(name: object) -> str:
     return cleaned
 
 
+def local_path(uri: str) -> str:
+    """
+    The local path a ``file:///...`` URI names, written either way it is met: raw, as
+    ``ObjectStoragePath`` writes and reads it (``file:///data/Canvas Reports/x.zip``), or
+    percent-encoded, as ``Path.as_uri()`` writes it (``file:///data/Canvas%20Reports/x.zip``).
+    The raw reading wins when such a file exists, or when there is nothing to decode.
+    """
+    path = uri[len("file://") :] if uri[:7].lower() == "file://" else uri
+    if "%" not in path or os.path.exists(path):
+        return path
+    from urllib.request import url2pathname
+
+    return url2pathname(path)
+
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
@@ -135,12 +150,19 @@ class LandingFile:
 
     @property
     def uri(self) -> str:
-        """The file's URI, reopenable with ``ObjectStoragePath`` (keeps a ``conn_id@`` if given)."""
-        return self.local.as_uri() if self.local else str(self.remote)
+        """
+        The file's URI as ``ObjectStoragePath`` writes it, so that ``ObjectStoragePath(uri)`` reopens
+        it: ``file://`` plus the path as is (no percent-encoding, which it would not decode), or the
+        store's URI (keeping a ``conn_id@`` if given).
+        """
+        return f"file://{self.local.as_posix()}" if self.local else str(self.remote)
 
     @property
     def plain_uri(self) -> str:
-        """The file's URI without a connection id: ``file:///...``, ``s3://bucket/key``."""
+        """
+        The file's URI without a connection id, percent-encoded where needed (an asset's and a
+        lineage dataset's name): ``file:///...``, ``s3://bucket/key``.
+        """
         if self.local:
             return self.local.as_uri()
         parts = urlsplit(str(self.remote))

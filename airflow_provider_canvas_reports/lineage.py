@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from airflow_provider_canvas_reports.destinations import local_path
+
 _BUCKET_SCHEMES = {"s3": "s3", "s3a": "s3", "s3n": "s3", "gs": "gs", "gcs": "gs"}
 
 
@@ -38,8 +40,9 @@ def file_name(uri: str) -> tuple[str, str]:
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme in ("", "file", "local") or len(scheme) == 1:
-        path = uri if not parts.scheme or len(scheme) == 1 else unquote(parts.path)
-        return "file", path
+        if scheme == "file":
+            return "file", local_path(uri)
+        return "file", uri if not parts.scheme or len(scheme) == 1 else unquote(parts.path)
     authority = parts.netloc.rpartition("@")[2]  # ObjectStoragePath's s3://conn_id@bucket/key
     if scheme in _BUCKET_SCHEMES:
         return f"{_BUCKET_SCHEMES[scheme]}://{authority}", unquote(parts.path).lstrip("/") or "/"

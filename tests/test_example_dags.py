@@ -7,11 +7,10 @@ import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import pytest
 
+from airflow_provider_canvas_reports.destinations import local_path
 from airflow_provider_canvas_reports.testing import ReportBehaviour
 from airflow_provider_canvas_reports.testing.pace_plans import PlannedSection, default_plan
 from tests.helpers import run_dag
@@ -112,7 +111,7 @@ def test_on_demand_dag_runs_from_trigger_form_params(emulator):
     assert result.state == "success", result.task_states
     landed = result.xcom("download")
     assert landed["filename"] == "course_pace.zip"
-    path = Path(url2pathname(urlsplit(landed["uri"]).path))
+    path = Path(local_path(landed["uri"]))
     assert path.is_file()
     assert path.parent.parent.name == "course_503"
     assert emulator.post_count(503) == 1

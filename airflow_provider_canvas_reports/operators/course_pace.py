@@ -302,11 +302,12 @@ class CoursePaceToSqlOperator(BaseOperator):
 def _opened(uri: str) -> Iterator[Any]:
     """A binary file object over the landed file (local, or through ObjectStoragePath)."""
     from urllib.parse import urlsplit
-    from urllib.request import url2pathname
+
+    from airflow_provider_canvas_reports.destinations import local_path
 
     parts = urlsplit(uri)
     if parts.scheme in ("", "file") or len(parts.scheme) == 1:
-        path = url2pathname(parts.path) if parts.scheme == "file" else uri
+        path = local_path(uri) if parts.scheme == "file" else uri
         with open(path, "rb") as handle:
             yield handle
         return

@@ -342,7 +342,8 @@ class DownloadCourseReportOperator(BaseOperator):
         anything is downloaded, and nothing changes.
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook`.
     :return: ``{"uri", "filename", "size", "sha256", "content_type", "report_id", "course_id",
-        "report_type"}``
+        "report_type"}``; ``ObjectStoragePath(uri)`` reopens the file (a local ``uri`` is
+        ``file://`` plus the path, not percent-encoded, as ``ObjectStoragePath`` writes it).
     """
 
     template_fields: Sequence[str] = (

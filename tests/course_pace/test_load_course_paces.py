@@ -79,13 +79,16 @@ def plan_rows(course_id="501"):
     )
 
 
-def load(tmp_path, data: bytes, *, logical_date=DAY, course_id=501, report_id=9001, **conf):
-    """Land ``data`` as a file and run the load DAG on it."""
+def load(
+    tmp_path, data: bytes, *, logical_date=DAY, course_id=501, report_id=9001, uri_of=Path.as_uri, **conf
+):
+    """Land ``data`` as a file and run the load DAG on it (``uri_of`` makes the file's URI)."""
     path = tmp_path / f"{report_id}-course_pace.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     dag = _dag()
     run_conf = {
-        "uri": path.as_uri(),
+        "uri": uri_of(path),
         "course_id": course_id,
         "report_id": report_id,
         "conn_id": "pace_warehouse",
@@ -157,6 +160,22 @@ def test_rows_equal_the_plan_that_made_the_report(warehouse, tmp_path):
 def _bools(row: tuple, index: int) -> tuple:
     value = row[index]
     return (*row[:index], None if value is None else bool(value), *row[index + 1 :])
+
+
+@pytest.mark.parametrize(
+    "uri_of",
+    [Path.as_uri, lambda path: f"file://{path}", str],
+    ids=["percent-encoded", "as-ObjectStoragePath-writes-it", "plain-path"],
+)
+def test_a_file_in_a_folder_with_spaces_loads_whichever_way_its_uri_is_written(tmp_path, monkeypatch, uri_of):
+    uri = json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")})
+    monkeypatch.setenv("AIRFLOW_CONN_PACE_WAREHOUSE", uri)
+    folder = tmp_path / "Canvas Reports #1 (Zoë)"
+    result = load(folder, report_bytes(PLAN, sections=[1, 2], students=[7]), uri_of=uri_of)
+
+    assert result.state == "success", result.task_states
+    assert result.xcom("load")["items"] == 36
+    assert len(item_rows()) == 36
 
 
 def test_running_the_same_date_twice_leaves_the_same_rows_and_other_slices_alone(warehouse, tmp_path):

@@ -42,7 +42,7 @@ def test_single_section_lands_one_docx_with_its_sha256(emulator, tmp_path):
     path = tmp_path / "landing" / filename
     assert filename.endswith(".docx")
     assert landed == {
-        "uri": path.as_uri(),
+        "uri": f"file://{path}",  # as ObjectStoragePath writes it: Canvas's names have spaces
         "filename": filename,
         "size": report["attachment"]["size"],
         "sha256": emulator.file_sha256(report["id"]),
@@ -54,6 +54,22 @@ def test_single_section_lands_one_docx_with_its_sha256(emulator, tmp_path):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == landed["sha256"]
     assert zipfile.ZipFile(path).testzip() is None
     assert files_in(tmp_path / "landing") == [filename]
+
+
+def test_the_uri_of_a_file_in_a_folder_with_spaces_reopens_with_object_storage_path(emulator, tmp_path):
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
+    report = finished_report(emulator, 233)
+    folder = tmp_path / "Canvas Reports #1 (Zoë)"
+    result = download(emulator, report, f"{folder}/", 233)
+
+    assert result.state == "success", result.task_states
+    landed = result.xcom("download")
+    path = folder / report["attachment"]["display_name"]
+    assert landed["uri"] == f"file://{path}"
+    reopened = ObjectStoragePath(landed["uri"])
+    assert hashlib.sha256(reopened.read_bytes()).hexdigest() == landed["sha256"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == landed["sha256"]
 
 
 def test_several_sections_land_a_zip_of_docx_files(emulator, tmp_path):

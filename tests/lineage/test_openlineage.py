@@ -103,6 +103,7 @@ def test_the_provider_imports_and_runs_without_openlineage(emulator, tmp_path):
     [
         ("/data/canvas/course_pace.zip", ("file", "/data/canvas/course_pace.zip")),
         ("file:///data/canvas/Section%201.docx", ("file", "/data/canvas/Section 1.docx")),
+        ("file:///data/canvas/Section 1.docx", ("file", "/data/canvas/Section 1.docx")),
         (
             "s3://landing/canvas/2024-01-01/course_pace.zip",
             ("s3://landing", "canvas/2024-01-01/course_pace.zip"),

@@ -14,11 +14,10 @@ import signal
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import pytest
 
+from airflow_provider_canvas_reports.destinations import local_path as path_of
 from tests.system.cluster import (
     RunWatch,
     descendants,
@@ -41,8 +40,7 @@ DAG_ID = "canvas_system_round_trip"
 
 
 def local_path(uri: str) -> Path:
-    parts = urlsplit(uri)
-    return Path(url2pathname(parts.path)) if parts.scheme == "file" else Path(uri)
+    return Path(path_of(uri))
 
 
 def deferred(watch: RunWatch) -> bool:
