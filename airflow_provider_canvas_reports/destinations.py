@@ -15,6 +15,7 @@ in, a bucket exists), and written so that a failure leaves nothing behind:
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
 import logging
 import os
@@ -23,8 +24,13 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: no locks, so abandoned part files are never swept
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -140,6 +146,73 @@ class Destination:
         return LandingFile(self, None, self.remote / filename if self.is_folder else self.remote)
 
 
+def _part_pattern(target: Path) -> str:
+    return f".{glob.escape(target.name)}.*.part"
+
+
+def _lock(handle: Any) -> bool | None:
+    """
+    Take the exclusive lock a writer holds on its part file for as long as it lives: True; False
+    when another holds it; None where this filesystem (or platform) has no locks.
+    """
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return None
+    return True
+
+
+def _is_still(path: Path, handle: Any) -> bool:
+    """Whether ``path`` still names the file ``handle`` has open."""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(handle.fileno()))
+    except FileNotFoundError:
+        return False
+
+
+def _open_part(target: Path) -> tuple[Path, BinaryIO]:
+    """
+    A new hidden part file beside ``target``, open for writing and locked for as long as this
+    process lives (the kernel drops the lock when the process dies, however it dies).
+    """
+    while True:
+        part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
+        handle = open(part, "xb")
+        locked = _lock(handle)
+        # A sweep by another writer can remove the new file between its creation and the lock.
+        if locked is None or (locked and _is_still(part, handle)):
+            return part, handle
+        handle.close()
+
+
+def remove_abandoned_parts(target: Path) -> list[Path]:
+    """
+    Remove the part files of ``target`` whose writer is gone: a try killed mid-download (OOM,
+    eviction, ``SIGKILL``) never reaches its clean-up, and a large report would otherwise leave a
+    large hidden file behind every time. A part file whose lock a living writer holds is left
+    alone, and so is every part file where locks are not available.
+
+    :return: the part files removed.
+    """
+    removed = []
+    for part in target.parent.glob(_part_pattern(target)):
+        try:
+            with open(part, "rb") as handle:
+                if _lock(handle) is not True or not _is_still(part, handle):
+                    continue
+                size = os.fstat(handle.fileno()).st_size
+                part.unlink()
+        except OSError:  # gone meanwhile, or cannot be opened: leave it
+            continue
+        log.info("Removed %s (%d bytes), left by an earlier try that was killed mid-download", part, size)
+        removed.append(part)
+    return removed
+
+
 class LandingFile:
     """One target file, local or in object storage, written all or nothing."""
 
@@ -190,13 +263,13 @@ class LandingFile:
                 yield upload
             return
         target = self.local
-        part = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
         try:
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                handle = open(part, "wb")
-            except OSError as exc:
-                raise self.destination.error(f"cannot write {target}: {_reason(exc)}") from None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_abandoned_parts(target)
+            part, handle = _open_part(target)
+        except OSError as exc:
+            raise self.destination.error(f"cannot write {target}: {_reason(exc)}") from None
+        try:
             with handle:
                 yield handle
                 handle.flush()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -59,9 +62,9 @@ def test_single_section_lands_one_docx_with_its_sha256(emulator, tmp_path):
 def test_the_uri_of_a_file_in_a_folder_with_spaces_reopens_with_object_storage_path(emulator, tmp_path):
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-    report = finished_report(emulator, 233)
+    report = finished_report(emulator, 241)
     folder = tmp_path / "Canvas Reports #1 (Zoë)"
-    result = download(emulator, report, f"{folder}/", 233)
+    result = download(emulator, report, f"{folder}/", 241)
 
     assert result.state == "success", result.task_states
     landed = result.xcom("download")
@@ -70,6 +73,52 @@ def test_the_uri_of_a_file_in_a_folder_with_spaces_reopens_with_object_storage_p
     reopened = ObjectStoragePath(landed["uri"])
     assert hashlib.sha256(reopened.read_bytes()).hexdigest() == landed["sha256"]
     assert hashlib.sha256(path.read_bytes()).hexdigest() == landed["sha256"]
+
+
+# A writer as the download writes its part file: created, locked, half written; it waits on stdin.
+PART_WRITER = """
+import fcntl, sys
+handle = open(sys.argv[1], "xb")
+fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+handle.write(b"x" * 100_000)
+handle.flush()
+print("writing", flush=True)
+sys.stdin.read()
+"""
+
+
+def part_writer(part: Path) -> subprocess.Popen:
+    writer = subprocess.Popen(
+        [sys.executable, "-c", PART_WRITER, str(part)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout.readline() == "writing\n"
+    return writer
+
+
+def test_a_part_file_left_by_a_killed_try_is_removed_and_a_living_writers_is_not(emulator, tmp_path, caplog):
+    report = finished_report(emulator, 242)
+    target = tmp_path / "out" / "pace.docx"
+    target.parent.mkdir()
+    killed = part_writer(target.with_name(".pace.docx.0123456789ab.part"))
+    killed.kill()  # SIGKILL: no clean-up runs, the kernel drops its lock
+    assert killed.wait() == -signal.SIGKILL
+    living = part_writer(target.with_name(".pace.docx.ba9876543210.part"))
+    other_target = target.with_name(".notes.docx.0123456789ab.part")
+    other_target.write_bytes(b"not this target's")
+    try:
+        result = download(emulator, report, target, 242)
+        assert result.state == "success", result.task_states
+        assert files_in(target.parent) == sorted(
+            [".notes.docx.0123456789ab.part", ".pace.docx.ba9876543210.part", "pace.docx"]
+        )
+        assert hashlib.sha256(target.read_bytes()).hexdigest() == emulator.file_sha256(report["id"])
+        assert "pace.docx.0123456789ab.part (100000 bytes), left by an earlier try" in caplog.text
+    finally:
+        living.stdin.close()
+        living.wait()
 
 
 def test_several_sections_land_a_zip_of_docx_files(emulator, tmp_path):
