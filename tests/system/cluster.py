@@ -295,6 +295,19 @@ class AirflowApi:
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
         return self.json("GET", path, params={"map_index": map_index, "deserialize": True})["value"]
 
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str]) -> list[dict[str, Any]]:
+        """Clear these tasks of the run whatever their state, as the UI's Clear does; the run is queued."""
+        body = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": task_ids,
+            "only_failed": False,
+            "reset_dag_runs": True,
+        }
+        return list(
+            self.json("POST", f"/api/v2/dags/{dag_id}/clearTaskInstances", json=body)["task_instances"]
+        )
+
     def event_logs(self, dag_id: str, event: str) -> list[dict[str, Any]]:
         data = self.json("GET", "/api/v2/eventLogs", params={"dag_id": dag_id, "event": event, "limit": 100})
         return list(data["event_logs"])

@@ -1,5 +1,5 @@
 """
-Crashes and a misbehaving Canvas during real runs: the triggerer dies while a sensor waits, a worker
+Crashes, clears and a misbehaving Canvas during real runs: the triggerer dies while a sensor waits, a worker
 dies after Canvas made the report, and the API throttles, fails and cuts connections.
 
 Each test uses its own course of ``canvas_system_round_trip`` (tests/system/dags), whose sensor
@@ -92,6 +92,36 @@ def test_deferred_sensor_survives_a_triggerer_crash(system: AirflowSystem, emula
     }
     assert emulator.post_count(course_id) == 1
     assert len(system.trigger_logs(watch, "wait")) == 2, "one trigger log per triggerer job"
+
+
+def test_clearing_a_finished_run_starts_a_fresh_report(system: AirflowSystem, emulator: EmulatorControl):
+    """
+    Clearing the tasks of a run that succeeded runs them again from scratch, as Airflow means a
+    clear: the start task posts a new report instead of reattaching to the one it stored (the
+    state store keeps that id past the run's end; the clear's generation tells it apart), and the
+    download lands the new report's file. Only a retry reattaches (the test below).
+    """
+    course_id = 335
+    emulator.set_behaviour(course_id, created_seconds=0, running_seconds=0)
+    run_id = system.trigger(DAG_ID, {"course_id": course_id})
+    watch = system.watch(DAG_ID, run_id, timeout=120)
+    assert watch.state == "success", watch.describe()
+    first = system.api.xcom(DAG_ID, run_id, "start")
+    assert emulator.post_count(course_id) == 1
+
+    cleared = system.api.clear(DAG_ID, run_id, ["start", "wait", "download"])
+    assert sorted(ti["task_id"] for ti in cleared) == ["download", "start", "wait"]
+    watch = system.watch(DAG_ID, run_id, timeout=120)
+
+    assert watch.state == "success", watch.describe()
+    second = system.api.xcom(DAG_ID, run_id, "start")
+    assert second != first
+    assert emulator.post_count(course_id) == 2
+    landed = system.api.xcom(DAG_ID, run_id, "download")
+    assert landed["report_id"] == second
+    data = local_path(landed["uri"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == landed["sha256"]
+    assert len(data) == emulator.report_json(second)["attachment"]["size"]
 
 
 def test_start_retry_reattaches_after_the_worker_dies_mid_post(
