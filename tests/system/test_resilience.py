@@ -1,6 +1,7 @@
 """
-Crashes, clears and a misbehaving Canvas during real runs: the triggerer dies while a sensor waits, a worker
-dies after Canvas made the report, and the API throttles, fails and cuts connections.
+Crashes, clears and a misbehaving Canvas during real runs: the triggerer dies while a sensor
+waits, a user clears a finished run, a worker dies after Canvas made the report, and the API
+throttles, fails and cuts connections.
 
 Each test uses its own course of ``canvas_system_round_trip`` (tests/system/dags), whose sensor
 polls every second and whose start task may retry once, a second later.
