@@ -40,8 +40,10 @@ lint: install
 	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests
 	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests
 
+# The package (example DAGs included), and the README's quickstart DAG as a user's mypy sees it.
 typecheck: install
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy tests/dags/quickstart.py
 
 # The UI test drives Debian's Chromium with Playwright (no browser download); warehouse tests
 # start Debian's PostgreSQL as a private cluster (tests/servers.py); the Celery cluster tests run

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
 
+from airflow_provider_canvas_reports._typing import rendered
 from airflow_provider_canvas_reports.course_pace import MAX_DOCUMENT_BYTES
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.common.sql.hooks.sql import DbApiHook
+    from airflow.sdk import XComArg  # what `task.output` is: templated arguments take one too
 
     from airflow_provider_canvas_reports.course_pace import CoursePace
 
@@ -122,13 +124,13 @@ class CoursePaceToSqlOperator(BaseOperator):
     def __init__(
         self,
         *,
-        uri: str | Mapping[str, Any],
-        conn_id: str,
-        course_id: int | str | None = None,
-        report_id: int | str | None = None,
-        items_table: str = "canvas_course_pace_items",
-        plan_table: str = "canvas_course_paces",
-        logical_date: str | None = None,
+        uri: str | Mapping[str, Any] | XComArg,
+        conn_id: str | XComArg,
+        course_id: int | str | XComArg | None = None,
+        report_id: int | str | XComArg | None = None,
+        items_table: str | XComArg = "canvas_course_pace_items",
+        plan_table: str | XComArg = "canvas_course_paces",
+        logical_date: str | XComArg | None = None,
         create_tables: bool = True,
         batch_size: int = 1000,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
@@ -140,13 +142,13 @@ class CoursePaceToSqlOperator(BaseOperator):
                 validated_table(value, what)
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
-        self.uri = uri
-        self.course_id = course_id
-        self.report_id = report_id
-        self.conn_id = conn_id
-        self.items_table = items_table
-        self.plan_table = plan_table
-        self.logical_date = logical_date
+        self.uri = rendered(uri)
+        self.course_id = rendered(course_id)
+        self.report_id = rendered(report_id)
+        self.conn_id = rendered(conn_id)
+        self.items_table = rendered(items_table)
+        self.plan_table = rendered(plan_table)
+        self.logical_date = rendered(logical_date)
         self.create_tables = create_tables
         self.batch_size = batch_size
         self.max_document_bytes = max_document_bytes

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, BaseOperator, conf
 
 from airflow_provider_canvas_reports import api, reports
+from airflow_provider_canvas_reports._typing import rendered
 from airflow_provider_canvas_reports.api import ACTIVE_STATES, ReportStatus
 from airflow_provider_canvas_reports.exceptions import CanvasAuthError, CanvasError, CanvasNotFoundError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
@@ -19,6 +20,7 @@ from airflow_provider_canvas_reports.tasks import defer_until_finished, validate
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.sdk import XComArg  # what `task.output` is: templated arguments take one too
 
 #: task_state_store key that keeps the started report id across retries (Airflow 3.3+).
 REPORT_ID_STATE_KEY = "canvas_report_id"
@@ -118,10 +120,10 @@ class StartCourseReportOperator(BaseOperator):
     def __init__(
         self,
         *,
-        course_id: int | str,
-        report_type: str = "course_pace_docx",
-        parameters: dict[str, Any] | None = None,
-        canvas_conn_id: str = CanvasHook.default_conn_name,
+        course_id: int | str | XComArg,
+        report_type: str | XComArg = "course_pace_docx",
+        parameters: dict[str, Any] | XComArg | None = None,
+        canvas_conn_id: str | XComArg = CanvasHook.default_conn_name,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
@@ -131,10 +133,10 @@ class StartCourseReportOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.course_id = course_id
-        self.report_type = report_type
-        self.parameters = parameters
-        self.canvas_conn_id = canvas_conn_id
+        self.course_id = rendered(course_id)
+        self.report_type = rendered(report_type)
+        self.parameters = rendered(parameters)
+        self.canvas_conn_id = rendered(canvas_conn_id)
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
@@ -358,21 +360,21 @@ class DownloadCourseReportOperator(BaseOperator):
     def __init__(
         self,
         *,
-        course_id: int | str,
-        report_id: int | str,
-        destination: str,
-        report_type: str = "course_pace_docx",
-        canvas_conn_id: str = CanvasHook.default_conn_name,
+        course_id: int | str | XComArg,
+        report_id: int | str | XComArg,
+        destination: str | XComArg,
+        report_type: str | XComArg = "course_pace_docx",
+        canvas_conn_id: str | XComArg = CanvasHook.default_conn_name,
         overwrite: bool = True,
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.course_id = course_id
-        self.report_id = report_id
-        self.destination = destination
-        self.report_type = report_type
-        self.canvas_conn_id = canvas_conn_id
+        self.course_id = rendered(course_id)
+        self.report_id = rendered(report_id)
+        self.destination = rendered(destination)
+        self.report_type = rendered(report_type)
+        self.canvas_conn_id = rendered(canvas_conn_id)
         self.overwrite = overwrite
         self.hook_params = hook_params or {}
 

@@ -14,11 +14,13 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_canvas_reports import reports
+from airflow_provider_canvas_reports._typing import rendered
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.tasks import defer_until_finished, validated_ids
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.sdk import XComArg  # what `task.output` is: templated arguments take one too
 
 
 class CourseReportSensor(BaseSensorOperator):
@@ -46,19 +48,19 @@ class CourseReportSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        course_id: int | str,
-        report_id: int | str,
-        report_type: str = "course_pace_docx",
-        canvas_conn_id: str = CanvasHook.default_conn_name,
+        course_id: int | str | XComArg,
+        report_id: int | str | XComArg,
+        report_type: str | XComArg = "course_pace_docx",
+        canvas_conn_id: str | XComArg = CanvasHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.course_id = course_id
-        self.report_id = report_id
-        self.report_type = report_type
-        self.canvas_conn_id = canvas_conn_id
+        self.course_id = rendered(course_id)
+        self.report_id = rendered(report_id)
+        self.report_type = rendered(report_type)
+        self.canvas_conn_id = rendered(canvas_conn_id)
         self.deferrable = deferrable
         self.hook_params = hook_params or {}
         self._last_report: dict[str, Any] | None = None
