@@ -380,6 +380,20 @@ class AirflowSystem:
     def log_path(self, name: str) -> Path:
         return self.home / "process-logs" / f"{name}.log"
 
+    def migrate_db(self, timeout: float = 600) -> None:
+        """``airflow db migrate`` with this system's environment; its output goes to ``db-migrate.log``."""
+        migrate = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        self.log_path("db-migrate").write_text(migrate.stdout + migrate.stderr)
+        if migrate.returncode != 0:
+            raise AssertionError(f"airflow db migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
+
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> ManagedProcess:
         process = ManagedProcess(name, argv, env or self.env, self.log_path(name), self.home).start()
         self.processes[name] = process
@@ -586,17 +600,28 @@ def build_env(home: Path, api_port: int, emulator_url: str, password_file: Path)
     }
 
 
-def start_system(home: Path) -> AirflowSystem:
-    """Migrate the database and start the emulator and the four Airflow processes; wait for health."""
+def prepare_home(home: Path, dag_folders: dict[str, Path]) -> tuple[str, Path]:
+    """
+    Make an Airflow home's folders (process logs, landing, and ``dags`` linking ``dag_folders``
+    by name) and the admin's password file: ``(password, password file)``.
+    """
     (home / "process-logs").mkdir(parents=True)
     dags = home / "dags"
     dags.mkdir()
-    (dags / "examples").symlink_to(REPO / "example_dags")
-    (dags / "system").symlink_to(SYSTEM_DIR / "dags")
+    for name, folder in dag_folders.items():
+        (dags / name).symlink_to(folder)
     (home / "landing").mkdir()
     password = secrets.token_urlsafe(12)
     password_file = home / "passwords.json"
     password_file.write_text(json.dumps({ADMIN: password}))
+    return password, password_file
+
+
+def start_system(home: Path) -> AirflowSystem:
+    """Migrate the database and start the emulator and the four Airflow processes; wait for health."""
+    password, password_file = prepare_home(
+        home, {"examples": REPO / "example_dags", "system": SYSTEM_DIR / "dags"}
+    )
 
     api_port = free_port()
     system = AirflowSystem(
@@ -630,17 +655,7 @@ def start_system(home: Path) -> AirflowSystem:
         )
         system.emulator_url = _wait_for_emulator(emulator)
         system.env = build_env(home, api_port, system.emulator_url, password_file)
-        migrate = subprocess.run(
-            [sys.executable, "-m", "airflow", "db", "migrate"],
-            env=system.env,
-            cwd=home,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        system.log_path("db-migrate").write_text(migrate.stdout + migrate.stderr)
-        if migrate.returncode != 0:
-            raise AssertionError(f"airflow db migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
+        system.migrate_db()
         system.airflow("api-server", "api-server", "--host", "127.0.0.1", "--port", str(api_port))
         system.airflow("scheduler", "scheduler", "--skip-serve-logs")
         system.airflow("dag-processor", "dag-processor")

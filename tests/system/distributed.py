@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +22,6 @@ from typing import Any
 
 from tests.servers import PostgresServer, RedisServer
 from tests.system.cluster import (
-    ADMIN,
-    REPO,
     STARTUP_SECONDS,
     SYSTEM_DIR,
     TOKEN,
@@ -36,6 +32,7 @@ from tests.system.cluster import (
     clean_env,
     free_port,
     gone,
+    prepare_home,
     wait_until,
 )
 
@@ -239,14 +236,7 @@ def _stop_together(processes: list[ManagedProcess]) -> None:
 
 def start_cluster(home: Path) -> CeleryCluster:
     """Start PostgreSQL, Redis and the emulator, migrate the database, start Airflow; wait for health."""
-    (home / "process-logs").mkdir(parents=True)
-    dags = home / "dags"
-    dags.mkdir()
-    (dags / "system").symlink_to(SYSTEM_DIR / "dags")
-    (home / "landing").mkdir()
-    password = secrets.token_urlsafe(12)
-    password_file = home / "passwords.json"
-    password_file.write_text(f'{{"{ADMIN}": "{password}"}}')
+    password, password_file = prepare_home(home, {"system": SYSTEM_DIR / "dags"})
     api_port = free_port()
     cluster = CeleryCluster(
         home=home,
@@ -270,17 +260,7 @@ def start_cluster(home: Path) -> CeleryCluster:
         cluster.env = celery_env(
             build_env(home, api_port, cluster.emulator_url, password_file), cluster.postgres, cluster.redis
         )
-        migrate = subprocess.run(
-            [sys.executable, "-m", "airflow", "db", "migrate"],
-            env=cluster.env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        cluster.log_path("db-migrate").write_text(migrate.stdout + migrate.stderr)
-        if migrate.returncode != 0:
-            raise AssertionError(f"airflow db migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
+        cluster.migrate_db()
         cluster.start_airflow()
     except BaseException:
         cluster.stop_all()
