@@ -174,3 +174,29 @@ class Timer:
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self._wall
         self.cpu = cpu_seconds() - self._cpu
+
+
+def complete_report(
+    emu: Any, control: Any, course_id: int, report_type: str, file_size: int
+) -> dict[str, Any]:
+    """Start a report of ``file_size`` bytes on ``course_id`` (no queueing) and wait until it is complete."""
+    import requests
+
+    from airflow_provider_canvas_reports.testing import ReportBehaviour
+
+    control.set_behaviour(
+        course_id,
+        ReportBehaviour(created_seconds=0, running_seconds=0, file_size=file_size, sequential=False),
+    )
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {emu.token}"
+    base = f"{emu.base_url}/api/v1/courses/{course_id}/reports/{report_type}"
+    report = session.post(base, json={"parameters": {"section_ids": [1]}}, timeout=30).json()
+    deadline = time.monotonic() + 60
+    while report.get("status") != "complete" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        report = session.get(f"{base}/{report['id']}", timeout=30).json()
+    session.close()
+    if report.get("status") != "complete":
+        raise RuntimeError(f"the {file_size}-byte report did not complete: {report.get('status')}")
+    return dict(report)

@@ -25,6 +25,7 @@ from benchmarks.common import (
     MIB,
     WORK,
     children_cpu_seconds,
+    complete_report,
     cpu_seconds,
     median,
     proc_status_kib,
@@ -109,24 +110,7 @@ def sha256_file(path: str) -> str:
 
 def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rounds: int) -> dict[str, Any]:
     """Start the big report, then ``rounds`` × (curl, ours) in turn; medians of each."""
-    import requests
-
-    from airflow_provider_canvas_reports.testing import ReportBehaviour
-
-    control.set_behaviour(
-        DOWNLOAD_COURSE,
-        ReportBehaviour(created_seconds=0, running_seconds=0, file_size=file_size, sequential=False),
-    )
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {emu.token}"
-    base = f"{emu.base_url}/api/v1/courses/{DOWNLOAD_COURSE}/reports/{REPORT_TYPE}"
-    report = session.post(base, json={"parameters": {"section_ids": [1]}}, timeout=30).json()
-    deadline = time.monotonic() + 60
-    while report.get("status") != "complete" and time.monotonic() < deadline:
-        time.sleep(0.1)
-        report = session.get(f"{base}/{report['id']}", timeout=30).json()
-    if report.get("status") != "complete":
-        raise RuntimeError(f"the {file_size}-byte report did not complete: {report.get('status')}")
+    report = complete_report(emu, control, DOWNLOAD_COURSE, REPORT_TYPE, file_size)
     size = report["attachment"]["size"]
     file_url = report["file_url"]
 

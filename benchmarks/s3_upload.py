@@ -25,7 +25,16 @@ import sys
 import time
 from typing import Any
 
-from benchmarks.common import MIB, cpu_seconds, median, proc_status_kib, reset_peak_rss, rss_bytes, run_child
+from benchmarks.common import (
+    MIB,
+    complete_report,
+    cpu_seconds,
+    median,
+    proc_status_kib,
+    reset_peak_rss,
+    rss_bytes,
+    run_child,
+)
 from benchmarks.common import write_result as _write_result
 
 S3_COURSE = 990_005
@@ -136,24 +145,8 @@ class MotoServer:
 def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rounds: int) -> dict[str, Any]:
     """Start the big report, then ``rounds`` rounds of (peer, ours) in turn against one moto server."""
     import boto3
-    import requests
 
-    from airflow_provider_canvas_reports.testing import ReportBehaviour
-
-    control.set_behaviour(
-        S3_COURSE,
-        ReportBehaviour(created_seconds=0, running_seconds=0, file_size=file_size, sequential=False),
-    )
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {emu.token}"
-    base = f"{emu.base_url}/api/v1/courses/{S3_COURSE}/reports/{REPORT_TYPE}"
-    report = session.post(base, json={"parameters": {"section_ids": [1]}}, timeout=30).json()
-    deadline = time.monotonic() + 60
-    while report.get("status") != "complete" and time.monotonic() < deadline:
-        time.sleep(0.1)
-        report = session.get(f"{base}/{report['id']}", timeout=30).json()
-    if report.get("status") != "complete":
-        raise RuntimeError(f"the {file_size}-byte report did not complete: {report.get('status')}")
+    report = complete_report(emu, control, S3_COURSE, REPORT_TYPE, file_size)
     size = report["attachment"]["size"]
     with MotoServer() as moto:
         child_env = {**env, **_aws_env(moto.endpoint_url)}
