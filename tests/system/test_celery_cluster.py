@@ -107,15 +107,31 @@ def assert_all_landed_once(
 
 
 def fired_events(cluster: CeleryCluster, watch: RunWatch, count: int) -> dict[int, dict[Path, int]]:
-    """Per map index of ``land.wait``: each trigger log file → how many events its trigger fired."""
-    fired = {}
-    for index in range(count):
-        logs = cluster.trigger_logs(watch, "land.wait", map_index=index)
-        fired[index] = {
-            path: sum(1 for line in lines if line.get("event") == "Trigger fired event")
-            for path, lines in logs.items()
-        }
-    return fired
+    """
+    Per map index of ``land.wait``: each trigger log file → how many events its trigger fired.
+
+    Called once every wait has resumed, so each has fired; but a triggerer writes its log lines
+    after it hands the event to Airflow, so this reads until each index shows its event (bounded).
+    """
+
+    def read() -> dict[int, dict[Path, int]]:
+        fired = {}
+        for index in range(count):
+            logs = cluster.trigger_logs(watch, "land.wait", map_index=index)
+            fired[index] = {
+                path: sum(1 for line in lines if line.get("event") == "Trigger fired event")
+                for path, lines in logs.items()
+            }
+        return fired
+
+    def complete() -> dict[int, dict[Path, int]] | None:
+        fired = read()
+        return fired if all(sum(logs.values()) for logs in fired.values()) else None
+
+    try:
+        return wait_until(complete, timeout=60, what="every trigger log to show its event")
+    except AssertionError:
+        return read()  # the callers' assertions say which index is missing its event
 
 
 def test_twenty_waiting_reports_spread_over_both_triggerers(
