@@ -189,16 +189,13 @@ def _open_part(target: Path) -> tuple[Path, BinaryIO]:
         handle.close()
 
 
-def remove_abandoned_parts(target: Path) -> list[Path]:
+def remove_abandoned_parts(target: Path) -> None:
     """
     Remove the part files of ``target`` whose writer is gone: a try killed mid-download (OOM,
     eviction, ``SIGKILL``) never reaches its clean-up, and a large report would otherwise leave a
     large hidden file behind every time. A part file whose lock a living writer holds is left
     alone, and so is every part file where locks are not available.
-
-    :return: the part files removed.
     """
-    removed = []
     for part in target.parent.glob(_part_pattern(target)):
         try:
             with open(part, "rb") as handle:
@@ -209,8 +206,6 @@ def remove_abandoned_parts(target: Path) -> list[Path]:
         except OSError:  # gone meanwhile, or cannot be opened: leave it
             continue
         log.info("Removed %s (%d bytes), left by an earlier try that was killed mid-download", part, size)
-        removed.append(part)
-    return removed
 
 
 class LandingFile:

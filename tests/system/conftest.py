@@ -80,11 +80,14 @@ def _shutdown() -> None:
 
 
 def _require_airflow_3() -> None:
+    """The system tests drive Airflow 3 processes; ``make test-compat`` (Airflow 2.11) ignores them."""
     from airflow import __version__ as airflow_version
 
     if int(airflow_version.split(".")[0]) < 3:
-        pytest.skip(
-            f"the system tests drive Airflow 3 processes (api-server, dag-processor), not {airflow_version}"
+        pytest.fail(
+            f"the system tests drive Airflow 3 processes (api-server, dag-processor), not {airflow_version}; "
+            "run them with `make test`",
+            pytrace=False,
         )
 
 
