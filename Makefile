@@ -1,19 +1,26 @@
 # One venv per Airflow line, inside the repo. `make test` and `make demo` build what they need.
+# Every CI line installs from a lock committed under constraints/ (like Airflow's own constraint
+# files): a release elsewhere cannot change what CI installs. `make locks` regenerates them from
+# pyproject.toml; `make test-latest` (not in CI) tries the newest releases, to find drift on purpose.
 PYTHON ?= python3
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 AIRFLOW_VERSION ?= 3.3.2
 VENV ?= .venv
 PY := $(VENV)/bin/python
+LOCK ?= constraints/airflow-$(AIRFLOW_VERSION)-py$(PYVER).txt
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
-# Extra requirements for the install line (e.g. pins one Airflow line needs); none for 3.3.
-PINS ?=
+# The extras every lock covers (and every venv installs).
+EXTRAS := test,examples,bench
 PYTEST_ARGS ?=
+# The installer, pinned: one small venv holding uv, shared by every line.
+UV_VERSION := 0.13.8
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
 
-# The Airflow 2.11 line: the newest 2.11 patch on PyPI, in its own venv, through the same rules.
-# Plain resolution gives a working 2.11 set (common-compat 1.23, common-sql 2.4 and sqlite 4.3 all
-# declare apache-airflow>=2.11.0), so COMPAT_PINS is empty; put pins there if that ever changes.
+# The Airflow 2.11 line. Its lock caps cryptography below 51 (constraints/airflow-2.11.in):
+# cryptography 51's Rust MultiFernet refuses the attribute Airflow 2.11's get_fernet sets.
 COMPAT_AIRFLOW_VERSION ?= 2.11.2
 COMPAT_VENV ?= .venv-2.11
-COMPAT_PINS ?=
 # tests/system starts real Airflow 3 processes; the unit, dag.test() and emulator suites run on 2.11.
 COMPAT_PYTEST_ARGS ?= --ignore=tests/system
 
@@ -23,18 +30,37 @@ MID_VENV ?= .venv-3.1
 # The declared floors: every direct dependency of the package and its test extra at the lowest
 # version pyproject.toml admits (uv's lowest-direct resolution), Airflow 2.11.1 included.
 FLOORS_VENV ?= .venv-floors
-# Those two runs skip what the 3.3 and 2.11 runs already prove of the built wheel.
-OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS) --ignore=tests/test_wheel_install.py
+FLOORS_LOCK := constraints/floors-py$(PYVER).txt
+OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS)
+# Every lock: the three lines CI tests, and the floors.
+LINES := $(AIRFLOW_VERSION) $(COMPAT_AIRFLOW_VERSION) $(MID_AIRFLOW_VERSION)
+LATEST_VENV ?= .venv-latest
 
-.PHONY: install test lint typecheck unit pytest test-compat test-mid test-floors demo clean system-deps dist
+.PHONY: install test lint typecheck unit pytest test-compat test-mid test-floors test-latest locks demo clean system-deps dist
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(UV):
+	test -x $(UV_VENV)/bin/python || $(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml Makefile $(LOCK) | $(UV)
+	@test -f $(LOCK) || { echo "no lock $(LOCK) for Airflow $(AIRFLOW_VERSION) on Python $(PYVER): run make locks"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "apache-airflow==$(AIRFLOW_VERSION)" -e ".[test]" $(PINS)
+	$(UV) pip install -q --python $(PY) --constraint $(LOCK) "apache-airflow==$(AIRFLOW_VERSION)" -e ".[$(EXTRAS)]"
 	touch $@
+
+# The locks, from pyproject.toml and constraints/*.in (the Airflow pin and any cap a line needs).
+# Run after changing a dependency; commit what it writes.
+locks: | $(UV)
+	for line in $(LINES); do \
+		in=constraints/airflow-$$line.in; test -f $$in || echo "apache-airflow==$$line" > $$in; \
+		$(UV) pip compile -q --python-version $(PYVER) --extra test --extra examples --extra bench \
+			--no-header --annotation-style line pyproject.toml $$in -o constraints/airflow-$$line-py$(PYVER).txt \
+			|| exit 1; \
+	done
+	$(UV) pip compile -q --python-version $(PYVER) --resolution lowest-direct --extra test --extra examples \
+		--no-header --annotation-style line pyproject.toml --constraint constraints/floors.in -o $(FLOORS_LOCK)
 
 lint: install
 	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests
@@ -61,21 +87,30 @@ pytest: install
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-compat:
-	$(MAKE) pytest VENV=$(COMPAT_VENV) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION) \
-		PINS='$(COMPAT_PINS)' PYTEST_ARGS='$(COMPAT_PYTEST_ARGS)'
+	$(MAKE) pytest VENV=$(COMPAT_VENV) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION) PYTEST_ARGS='$(COMPAT_PYTEST_ARGS)'
 
 test-mid:
 	$(MAKE) pytest VENV=$(MID_VENV) AIRFLOW_VERSION=$(MID_AIRFLOW_VERSION) PYTEST_ARGS='$(OTHER_PYTEST_ARGS)'
 
-$(FLOORS_VENV)/.installed: pyproject.toml Makefile
+$(FLOORS_VENV)/.installed: pyproject.toml Makefile $(FLOORS_LOCK) | $(UV)
 	test -x $(FLOORS_VENV)/bin/python || $(PYTHON) -m venv $(FLOORS_VENV)
-	$(FLOORS_VENV)/bin/python -m pip install -q --upgrade pip uv
-	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e ".[test]"
+	$(UV) pip install -q --python $(FLOORS_VENV)/bin/python --constraint $(FLOORS_LOCK) -e ".[test,examples]"
 	touch $@
 
 test-floors: $(FLOORS_VENV)/.installed
-	$(FLOORS_VENV)/bin/python -m pip list --format=freeze 2>/dev/null | grep -iE '^(apache-airflow|tenacity|requests|pendulum|aiohttp|httpx)[=-]' || true
+	$(FLOORS_VENV)/bin/python -m pip list --format=freeze 2>/dev/null | grep -iE '^(apache-airflow|tenacity|requests|pendulum|aiohttp|httpx|cryptography)[=-]' || true
 	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider $(OTHER_PYTEST_ARGS)
+
+# The newest releases of everything, no lock: drift found on purpose, before it reaches a lock.
+# Not in CI. The newest Airflow 3, then the newest 2.11 patch, each in a venv made anew.
+test-latest: | $(UV)
+	rm -rf $(LATEST_VENV) && $(PYTHON) -m venv $(LATEST_VENV)
+	$(UV) pip install -q --python $(LATEST_VENV)/bin/python apache-airflow -e ".[$(EXTRAS)]"
+	$(LATEST_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || status=1; \
+	rm -rf $(LATEST_VENV)-2.11 && $(PYTHON) -m venv $(LATEST_VENV)-2.11; \
+	$(UV) pip install -q --python $(LATEST_VENV)-2.11/bin/python "apache-airflow~=2.11.0" -e ".[$(EXTRAS)]" || exit 1; \
+	$(LATEST_VENV)-2.11/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_PYTEST_ARGS) || status=1; \
+	exit $${status:-0}
 
 # The sdist, the wheel built from it, and their metadata checked (what PyPI would refuse).
 dist: install
