@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from airflow_provider_canvas_reports import redact
 from airflow_provider_canvas_reports.exceptions import (
     CanvasAuthError,
     CanvasBadRequestError,
     CanvasError,
+    CanvasInvalidInputError,
     CanvasNoReportError,
     CanvasNotFoundError,
     CanvasRateLimitError,
@@ -132,29 +134,34 @@ def report_parameters(report_type: str, parameters: Mapping[str, Any] | None) ->
     """
     Check report parameters before any request and return them as Canvas's JSON body takes them.
 
-    ``{"section_ids": [1, 2]}`` stays as it is (ids keep their type; a set is sorted). A
-    ``course_pace_docx`` report needs a non-empty ``section_ids`` or ``enrollment_ids``: Canvas makes
-    one document per section or student asked for, and with neither the report can only fail.
+    ``{"section_ids": [1, 2]}`` stays as it is (ids keep their type; a set is sorted). Each of
+    ``section_ids`` and ``enrollment_ids`` must be positive ids: integers or their digits, a
+    single id, or a string holding a JSON list of them (``"[1, 2]"``, what a Jinja template renders
+    without ``render_template_as_native_obj``). A ``course_pace_docx`` report needs a non-empty
+    ``section_ids`` or ``enrollment_ids``: Canvas makes one document per section or student asked
+    for, and with neither the report can only fail.
 
-    :raises ValueError: naming the parameter and what to fix.
+    :raises CanvasInvalidInputError: naming the parameter and what to fix (also a ``ValueError``).
     """
     if parameters is None:
         parameters = {}
     if not isinstance(parameters, Mapping):
-        raise ValueError(
+        raise CanvasInvalidInputError(
             f"Report parameters must be a mapping such as {{'section_ids': [1, 2]}}, got "
             f"{type(parameters).__name__}"
         )
     checked: dict[str, Any] = {}
     for name, value in parameters.items():
         key = validate_parameter_name(name)
-        if isinstance(value, (list, tuple, set, frozenset)):
+        if key in SELECTION_KEYS:
+            checked[key] = _id_list(value, key)
+        elif isinstance(value, (list, tuple, set, frozenset)):
             values: Iterable[Any] = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
             checked[key] = [_json_value(item, key) for item in values]
         else:
             checked[key] = _json_value(value, key)
     if report_type in _NEEDS_SELECTION and not any(selection(checked).values()):
-        raise ValueError(
+        raise CanvasInvalidInputError(
             f"A {report_type} report needs a non-empty 'section_ids' or 'enrollment_ids' parameter, "
             "e.g. parameters={'section_ids': [123]}: Canvas makes one document per section or student "
             "asked for, and with neither the report always ends in error"
@@ -171,9 +178,50 @@ def selection(parameters: Any) -> dict[str, list[str]]:
     chosen: dict[str, list[str]] = {}
     for key in SELECTION_KEYS:
         value = params.get(key)
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:  # a template's rendering of a list: read as report_parameters reads it
+                value = json.loads(value)
+            except ValueError:
+                pass
         values = value if isinstance(value, (list, tuple)) else ([] if value in (None, "") else [value])
         chosen[key] = sorted(str(v) for v in values)
     return chosen
+
+
+def _id_list(value: Any, name: str) -> list[int | str]:
+    """``section_ids``/``enrollment_ids`` as a list of positive ids, or a clear refusal."""
+    if isinstance(value, str):
+        text = value.strip()
+        parsed: Any = None
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+        if not isinstance(parsed, list):
+            raise CanvasInvalidInputError(
+                f"Invalid value {value!r} for report parameter {name!r}: expected a list of ids such as "
+                f"[1, 2]. A Jinja template renders a string: render a JSON list (e.g. "
+                f"'{{{{ params.{name} | tojson }}}}'), or set render_template_as_native_obj=True on the DAG"
+            )
+        value = parsed
+    if value is None:
+        return []
+    items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+    if not isinstance(items, (list, tuple)):
+        items = [items]
+    ids: list[int | str] = []
+    for item in items:
+        is_id = (isinstance(item, int) and not isinstance(item, bool) and 0 < item < 2**63) or (
+            isinstance(item, str) and item.isascii() and item.isdigit() and 0 < int(item) < 2**63
+        )
+        if not is_id:
+            raise CanvasInvalidInputError(
+                f"Invalid id {item!r} in report parameter {name!r}: expected positive Canvas ids, "
+                f"e.g. {name}=[123, 456]"
+            )
+        ids.append(item)
+    return ids
 
 
 def _json_value(value: Any, name: str) -> Any:
@@ -181,7 +229,9 @@ def _json_value(value: Any, name: str) -> Any:
         return value
     if isinstance(value, str) and value and value.isprintable():
         return value
-    raise ValueError(f"Invalid value {value!r} for report parameter {name!r}: expected ids or strings")
+    raise CanvasInvalidInputError(
+        f"Invalid value {value!r} for report parameter {name!r}: expected ids or strings"
+    )
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -193,6 +243,11 @@ def _read_report(data: Any, request: CanvasRequest) -> dict[str, Any]:
         raise CanvasUnexpectedResponseError(
             f"{request.label}: expected a report with 'id' and 'status', got {keys}"
         )
+    if data.get("file_url"):  # its verifier is a credential that never expires
+        redact.remember_url(data["file_url"])
+        attachment = data.get("attachment")
+        if isinstance(attachment, Mapping):
+            redact.remember_url(attachment.get("url"))
     return data
 
 
@@ -262,7 +317,7 @@ def _canvas_message(raw: RawResponse) -> str:
             return json.dumps(errors)[:300]
         if isinstance(data.get("message"), str):
             return data["message"]
-    text = _TAG.sub(" ", raw.body[:2000].decode("utf-8", "replace"))
+    text = _TAG.sub(" ", redact.scrub(raw.body[:4000].decode("utf-8", "replace")))
     return " ".join(text.split())[:300] or "(empty body)"
 
 
@@ -301,7 +356,29 @@ def error_for(request: CanvasRequest, raw: RawResponse) -> CanvasError:
         error_class = CanvasBadRequestError
     elif raw.status >= 500:
         error_class = CanvasServerError
-    return error_class(text, status_code=raw.status, canvas_message=message)
+    error = error_class(text, status_code=raw.status, canvas_message=message)
+    error.retry_after = retry_after(raw.headers)
+    return error
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` in seconds (it may be seconds or an HTTP date), or ``None`` without one."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        import time
+
+        seconds = when.timestamp() - time.time()
+    return max(0.0, min(seconds, 3600.0)) if seconds == seconds else None
 
 
 def read_response(request: CanvasRequest, raw: RawResponse) -> Any:

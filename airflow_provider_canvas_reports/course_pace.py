@@ -16,10 +16,11 @@ in document order and exposes each table cell's paragraphs (titles and points co
 paragraph or two).
 
 Limits on hostile input: a document is refused when its ``.docx`` or the sum of its parts'
-declared uncompressed sizes is above ``max_document_bytes`` (:data:`MAX_DOCUMENT_BYTES`, 64 MiB;
-real course pace documents are tens of kilobytes). Python's :mod:`zipfile` never inflates a member
-past its declared size, so this bounds the memory one document can take, whatever the archive
-claims. ZIP members are read one at a time, by name only: nothing is extracted to disk.
+sizes is above ``max_document_bytes`` (:data:`MAX_DOCUMENT_BYTES`; real course pace documents are
+tens of kilobytes). Every part is inflated in small chunks and counted as it goes, so a part that
+declares a few bytes and inflates to gigabytes is refused as soon as the limit is passed, with
+memory flat; python-docx then reads a copy made of exactly the bytes that were counted. ZIP
+members are read one at a time, by name only: nothing is extracted to disk.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, TYPE_CHECKING, Union
+
+from airflow_provider_canvas_reports.exceptions import CanvasReportFileError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -154,16 +157,17 @@ def iter_course_paces(
         archive = _zip(stream, name)
         with archive:
             if _is_docx(archive):
-                _check_parts(archive, name, max_document_bytes)
-                stream.seek(0)
-                yield parse_course_pace(stream, os.path.basename(name) or name, label=name)
+                document = _repacked(archive, name, max_document_bytes)
+                yield parse_course_pace(document, os.path.basename(name) or name, label=name)
                 return
             members = [info for info in archive.infolist() if _is_document_member(info)]
             if not members:
-                raise ValueError(f"{name}: neither a .docx nor a ZIP of .docx course pace documents")
+                raise CanvasReportFileError(
+                    f"{name}: neither a .docx nor a ZIP of .docx course pace documents"
+                )
             for info in members:
                 if info.file_size > max_document_bytes:
-                    raise ValueError(
+                    raise CanvasReportFileError(
                         f"{name}: member {info.filename!r} is {info.file_size} bytes unpacked, "
                         f"above the {max_document_bytes}-byte limit"
                     )
@@ -172,10 +176,10 @@ def iter_course_paces(
                 label = f"{name}!{info.filename}"
                 with _zip(member, label) as inner:
                     if not _is_docx(inner):
-                        raise ValueError(f"{label}: not a Word document")
-                    _check_parts(inner, label, max_document_bytes)
-                member.seek(0)
-                yield parse_course_pace(member, info.filename, label=label)
+                        raise CanvasReportFileError(f"{label}: not a Word document")
+                    document = _repacked(inner, label, max_document_bytes)
+                del data, member
+                yield parse_course_pace(document, info.filename, label=label)
 
 
 def parse_course_pace(docx_file: IO[bytes], source_name: str, *, label: str | None = None) -> CoursePace:
@@ -195,13 +199,15 @@ def parse_course_pace(docx_file: IO[bytes], source_name: str, *, label: str | No
         document = docx.Document(docx_file)
         blocks = list(document.iter_inner_content())
     except Exception as exc:  # python-docx/lxml raise many kinds on malformed packages
-        raise ValueError(f"{label}: not a readable Word document ({exc})") from exc
+        raise CanvasReportFileError(f"{label}: not a readable Word document ({exc})") from exc
     try:
         return _Reader(source_name, label).read(blocks)
     except ValueError:
         raise
     except Exception as exc:  # defensive: a shape we did not foresee must still name the source
-        raise ValueError(f"{label}: not a course pace document ({type(exc).__name__}: {exc})") from exc
+        raise CanvasReportFileError(
+            f"{label}: not a course pace document ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -218,8 +224,8 @@ class _Reader:
         self.modules = 0
         self.pace_tables = 0
 
-    def fail(self, why: str) -> ValueError:
-        return ValueError(f"{self.label}: {why}")
+    def fail(self, why: str) -> CanvasReportFileError:
+        return CanvasReportFileError(f"{self.label}: {why}")
 
     def read(self, blocks: Sequence[object]) -> CoursePace:
         from docx.table import Table
@@ -422,14 +428,14 @@ def _opened(source: Source) -> Iterator[tuple[IO[bytes], str]]:
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         if not data:
-            raise ValueError("<bytes>: empty, not a course pace report")
+            raise CanvasReportFileError("<bytes>: empty, not a course pace report")
         yield io.BytesIO(data), "<bytes>"
         return
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:
-                raise ValueError(f"{path}: empty file, not a course pace report")
+                raise CanvasReportFileError(f"{path}: empty file, not a course pace report")
             yield handle, path
         return
     if not hasattr(source, "read"):
@@ -438,14 +444,14 @@ def _opened(source: Source) -> Iterator[tuple[IO[bytes], str]]:
     if _seekable(source):
         start = source.tell()
         if not source.read(1):
-            raise ValueError(f"{name}: empty, not a course pace report")
+            raise CanvasReportFileError(f"{name}: empty, not a course pace report")
         source.seek(start)
         yield source, name
         return
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
         shutil.copyfileobj(source, spool)
         if not spool.tell():
-            raise ValueError(f"{name}: empty, not a course pace report")
+            raise CanvasReportFileError(f"{name}: empty, not a course pace report")
         spool.seek(0)
         yield spool, name  # type: ignore[misc]
 
@@ -461,14 +467,18 @@ def _zip(stream: IO[bytes], name: str) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(stream)
     except zipfile.BadZipFile as exc:
-        raise ValueError(f"{name}: not a ZIP archive: neither a .docx nor a course_pace.zip ({exc})") from exc
+        raise CanvasReportFileError(
+            f"{name}: not a ZIP archive: neither a .docx nor a course_pace.zip ({exc})"
+        ) from exc
     except (OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise ValueError(f"{name}: a broken ZIP archive ({exc})") from exc
+        raise CanvasReportFileError(f"{name}: a broken ZIP archive ({exc})") from exc
     # zipfile accepts bytes before the first member (self-extracting archives). A truncated
     # course_pace.zip can look like that: its last, stored .docx then passes for the whole file.
     if archive.filelist and min(info.header_offset for info in archive.filelist) != 0:
         archive.close()
-        raise ValueError(f"{name}: a broken or truncated ZIP archive (data before its first member)")
+        raise CanvasReportFileError(
+            f"{name}: a broken or truncated ZIP archive (data before its first member)"
+        )
     return archive
 
 
@@ -483,18 +493,57 @@ def _is_document_member(info: zipfile.ZipInfo) -> bool:
 def _check_parts(archive: zipfile.ZipFile, name: str, limit: int) -> None:
     total = sum(info.file_size for info in archive.infolist())
     if total > limit:
-        raise ValueError(f"{name}: the document unpacks to {total} bytes, above the {limit}-byte limit")
+        raise CanvasReportFileError(
+            f"{name}: the document unpacks to {total} bytes, above the {limit}-byte limit"
+        )
+
+
+#: Bytes inflated per step when a member is read: what one step can add to memory.
+_READ_CHUNK = 64 * 1024
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int) -> bytes:
+    """
+    The member's bytes, inflated :data:`_READ_CHUNK` at a time and refused as soon as they pass
+    ``limit`` (whatever size the archive declares), or when the ZIP is broken (CRC, truncation).
+    """
+    data = bytearray()
     try:
         with archive.open(info) as member:
-            data = member.read(limit + 1)
+            while chunk := member.read(_READ_CHUNK):
+                data += chunk
+                if len(data) > limit:
+                    raise CanvasReportFileError(
+                        f"{name}: member {info.filename!r} inflates past the {limit}-byte limit "
+                        f"(it declares {info.file_size} bytes)"
+                    )
+    except CanvasReportFileError:
+        raise
     except Exception as exc:  # BadZipFile (CRC), zlib.error, EOFError, RuntimeError (encrypted), ...
-        raise ValueError(f"{name}: member {info.filename!r} cannot be read: a broken ZIP ({exc})") from exc
-    if len(data) > limit:
-        raise ValueError(f"{name}: member {info.filename!r} is above the {limit}-byte limit")
-    return data
+        raise CanvasReportFileError(
+            f"{name}: member {info.filename!r} cannot be read: a broken ZIP ({exc})"
+        ) from exc
+    return bytes(data)
+
+
+def _repacked(archive: zipfile.ZipFile, name: str, limit: int) -> IO[bytes]:
+    """
+    A copy of a ``.docx`` made of its parts as read by :func:`_read_member`, at most ``limit``
+    bytes in all: python-docx inflates each part whole, so it must only ever see parts whose size
+    was counted, not what the archive declares.
+    """
+    _check_parts(archive, name, limit)
+    copy = io.BytesIO()
+    left = limit
+    with zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as out:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            data = _read_member(archive, info, name, left)
+            left -= len(data)
+            out.writestr(info.filename, data)
+    copy.seek(0)
+    return copy
 
 
 __all__ = [

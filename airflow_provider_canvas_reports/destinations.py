@@ -32,10 +32,20 @@ try:
 except ImportError:  # not on POSIX: no locks, so abandoned part files are never swept
     fcntl = None  # type: ignore[assignment]
 
+from airflow_provider_canvas_reports.exceptions import (
+    CanvasInvalidInputError,
+    DestinationError,
+    DestinationExistsError,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 log = logging.getLogger(__name__)
+
+#: Longest landed file name, in UTF-8 bytes: file systems allow 255, and the hidden part file a
+#: download writes first adds 19 (``.<name>.<12 hex>.part``).
+MAX_FILENAME_BYTES = 200
 
 #: Object stores whose first path segment is a bucket (or container) that must already exist.
 BUCKET_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
@@ -44,22 +54,52 @@ MIN_PART_SIZE = 8 << 20
 MAX_PARTS = 9_000
 
 
-class DestinationError(Exception):
-    """The destination cannot be written; the message names it as the user gave it."""
-
-
 def safe_filename(name: object) -> str:
     """
     A plain file name from the attachment's name: path separators and control characters become
-    ``_`` and leading dots are dropped, so it can never leave the destination folder or hide.
+    ``_`` and leading dots are dropped, so it can never leave the destination folder or hide. A
+    name longer than :data:`MAX_FILENAME_BYTES` in UTF-8 (a long section or student name) is
+    shortened the same way every time: its start, ``~`` and 8 hex digits of its sha256, and its
+    extension, so it still lands and two long names stay apart.
+
+    :raises CanvasInvalidInputError: nothing usable is left of the name.
     """
     if not isinstance(name, str):
-        raise ValueError(f"Invalid report filename {name!r}")
+        raise CanvasInvalidInputError(f"Invalid report filename {name!r}")
     cleaned = "".join("_" if c in "/\\" or ord(c) < 32 or ord(c) == 127 else c for c in name).strip()
     cleaned = cleaned.lstrip(".").strip()
     if not cleaned:
-        raise ValueError(f"Refusing report filename {name!r}: nothing usable is left of it")
-    return cleaned
+        raise CanvasInvalidInputError(f"Refusing report filename {name!r}: nothing usable is left of it")
+    return _shortened(cleaned)
+
+
+def _shortened(name: str) -> str:
+    if len(name.encode()) <= MAX_FILENAME_BYTES:
+        return name
+    import hashlib
+
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension.encode()) > 16:
+        stem, extension = name, ""
+    suffix = f"~{hashlib.sha256(name.encode()).hexdigest()[:8]}" + (f".{extension}" if extension else "")
+    room = MAX_FILENAME_BYTES - len(suffix.encode())
+    start = stem.encode()[:room].decode("utf-8", "ignore").rstrip()
+    return start + suffix
+
+
+def check_destination(uri: str) -> None:
+    """
+    Check, without writing anything, that a report could land at ``uri``: what a download checks
+    before it fetches a byte. Call it in a DAG's first task to fail in seconds on a typo'd landing
+    root, instead of after the report was generated and waited for.
+
+    :param uri: a local path or an ObjectStoragePath URI, as a download's ``destination`` takes it
+        (a folder ends in ``/``). A template's date part need not exist yet: only the nearest
+        existing folder, or the bucket, is checked.
+    :raises DestinationError: naming the destination and what is wrong with it (also a
+        ``ValueError``).
+    """
+    Destination(uri).check()
 
 
 def local_path(uri: str) -> str:
@@ -91,7 +131,7 @@ class Destination:
 
     def __init__(self, target: str):
         if not isinstance(target, str) or not target.strip():
-            raise ValueError(f"Invalid destination {target!r}")
+            raise DestinationError(f"Invalid destination {target!r}: expected a path or a URI")
         self.target = target
         self.is_folder = target.endswith("/")
         scheme = urlsplit(target).scheme
@@ -300,7 +340,10 @@ class LandingFile:
 
     def _check_overwrite(self, overwrite: bool) -> None:
         if not overwrite and self.exists():
-            raise FileExistsError(f"{self.uri} appeared while downloading and overwrite=False")
+            raise DestinationExistsError(
+                f"{self.uri} appeared while downloading and overwrite=False; nothing changed. Set "
+                "overwrite=True to replace it, or put the date in the destination ({{ ds }})"
+            )
 
 
 class StoreUpload:

@@ -23,8 +23,13 @@ from urllib.parse import urljoin, urlsplit
 
 import tenacity
 
+from airflow_provider_canvas_reports import redact
 from airflow_provider_canvas_reports.api import CanvasRequest, RawResponse, error_for
-from airflow_provider_canvas_reports.exceptions import CanvasDownloadError, CanvasError
+from airflow_provider_canvas_reports.exceptions import (
+    CanvasDownloadError,
+    CanvasError,
+    CanvasStorageRefusedError,
+)
 from airflow_provider_canvas_reports.transports import (
     USER_AGENT,
     describe_failure,
@@ -208,6 +213,7 @@ class ReportFileDownloader:
     ):
         import requests
 
+        redact.install_log_filters()
         self.canvas_session = canvas_session
         self.settings = settings
         self.log = log
@@ -232,13 +238,28 @@ class ReportFileDownloader:
         fileobj: BinaryIO,
         expected_size: int | None,
         on_progress: Callable[[int], None] | None = None,
+        refresh: Callable[[], str] | None = None,
     ) -> DownloadResult:
-        """Stream ``file_url`` into ``fileobj`` (seekable), retrying cut transfers; verify the size."""
+        """
+        Stream ``file_url`` into ``fileobj`` (seekable), retrying cut transfers; verify the size.
+
+        :param refresh: returns a fresh ``file_url`` (the report read again), called before the
+            retry that follows a storage's refusal of its signed URL.
+        """
         content_type = None
+        url = file_url
+        refused = False
         with _Sink(fileobj) as sink:
             for attempt in tenacity.Retrying(**retry_options(self.settings, self.log)):
                 with attempt:
-                    content_type = self._transfer(file_url, sink, expected_size, on_progress)
+                    if refused and refresh is not None:
+                        url = refresh()
+                        self.log.info("Read the report again for a fresh file_url")
+                    try:
+                        content_type = self._transfer(url, sink, expected_size, on_progress)
+                    except CanvasStorageRefusedError:
+                        refused = True
+                        raise
             return DownloadResult(sink.size, sink.sha256(), content_type)
 
     def _transfer(
@@ -319,6 +340,13 @@ class ReportFileDownloader:
                 return response, url
             body = response.raw.read(4096, decode_content=True)
             response.close()
+            if response.status_code in (401, 403) and origin(url) != self.canvas_origin:
+                raise CanvasStorageRefusedError(
+                    f"The object storage Canvas redirected to ({origin(url)[1]}) refused the signed URL "
+                    f"with HTTP {response.status_code} ({_storage_reason(body)}): it may have expired. "
+                    "Not a problem with the Canvas token; the report is read again for a fresh file_url",
+                    status_code=response.status_code,
+                )
             raise self._error(url, response, body)
         raise CanvasDownloadError(f"GET {url_without_query(file_url)}: more than {MAX_REDIRECTS} redirects")
 
@@ -327,6 +355,15 @@ class ReportFileDownloader:
         request = CanvasRequest("GET", url_without_query(url))
         raw = RawResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body)
         return error_for(request, raw)
+
+
+def _storage_reason(body: bytes) -> str:
+    """An object store's error code (``SignatureDoesNotMatch``, ``AccessDenied``...), else a short text."""
+    text = body[:2000].decode("utf-8", "replace")
+    code = re.search(r"<Code>([^<]{1,100})</Code>", text)
+    if code:
+        return code.group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", redact.scrub(text)).split())[:200] or "no details"
 
 
 def _range_start(content_range: str | None) -> int | None:

@@ -16,7 +16,8 @@ class CanvasError(AirflowException):
     """
     A Canvas API call failed.
 
-    :param message: what happened, naming the method and path (never the token).
+    :param message: what happened, naming the method and path. Scrubbed of every secret
+        (:func:`~.redact.scrub`): a body that echoes the request carries no token or verifier out.
     :param status_code: the HTTP status Canvas answered with, or ``None`` when no answer came.
     :param canvas_message: Canvas's own error message, when its body carried one.
     """
@@ -25,6 +26,9 @@ class CanvasError(AirflowException):
     retryable: bool = False
     #: Whether Canvas may have acted on the request (so a POST must not simply be sent again).
     maybe_processed: bool = True
+    #: Seconds the answer's ``Retry-After`` asked to wait (``None``: it sent none). No retry
+    #: starts before they pass.
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -34,10 +38,13 @@ class CanvasError(AirflowException):
         canvas_message: str | None = None,
         maybe_processed: bool | None = None,
     ):
+        from airflow_provider_canvas_reports.redact import scrub
+
+        message = scrub(message)
         hint = self.hint(status_code)
         super().__init__(f"{message.rstrip('. ')}. {hint}" if hint else message)
         self.status_code = status_code  # type: ignore[assignment]
-        self.canvas_message = canvas_message
+        self.canvas_message = scrub(canvas_message) if canvas_message else canvas_message
         if maybe_processed is not None:
             self.maybe_processed = maybe_processed
 
@@ -122,7 +129,13 @@ class CanvasTransportError(CanvasError):
 
 
 class CanvasUnexpectedResponseError(CanvasError):
-    """Canvas answered, but not with what the API promises (not JSON, or keys missing)."""
+    """
+    Canvas answered, but not with what the API promises (not JSON, or keys missing): a maintenance
+    page or a body cut short behind a proxy looks like this. A read (GET) is retried like a 5xx;
+    a start is not sent again blindly (it may have made a report).
+    """
+
+    retryable = True
 
 
 class CanvasReportFailedError(CanvasError, AirflowFailException):
@@ -139,7 +152,35 @@ class CanvasDownloadError(CanvasError):
     retryable = True
 
 
-class CanvasConnectionConfigError(ValueError, AirflowFailException):
+class CanvasStorageRefusedError(CanvasDownloadError):
+    """
+    The object storage behind ``file_url`` refused the signed URL Canvas redirected to (403: it
+    expired, or the signature does not match). Not the token's fault: the hook reads the report
+    again for a fresh ``file_url`` and retries.
+    """
+
+
+class CanvasInvalidInputError(CanvasError, AirflowFailException, ValueError):
+    """
+    An argument cannot be sent to Canvas as it is (an id, a report type, report parameters, a
+    destination): refused before any request, and the task fails at once, since no retry can fix
+    it. Also a :class:`ValueError`, so ``except ValueError`` keeps working.
+    """
+
+
+class CanvasReportFileError(CanvasInvalidInputError):
+    """A landed report file cannot be read as what it should be (broken, truncated, hostile)."""
+
+
+class DestinationError(CanvasInvalidInputError):
+    """The destination cannot be written; the message names it as the user gave it."""
+
+
+class DestinationExistsError(DestinationError):
+    """A file is at the destination and ``overwrite=False``: nothing was changed."""
+
+
+class CanvasConnectionConfigError(CanvasInvalidInputError):
     """
     The ``canvas`` connection cannot be used as it is (no host, no token, plain ``http://`` off
     loopback, an extra that is not a number...): the task fails at once, since no retry can fix it.

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from airflow_provider_canvas_reports.exceptions import CanvasInvalidInputError
+
 _NUMERIC_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
 _REPORT_TYPE = re.compile(r"[a-z0-9_]{1,100}", re.ASCII)
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+", re.ASCII)
@@ -26,15 +28,15 @@ def _describe(value: object) -> str:
 
 def _numeric(value: object, what: str) -> int:
     if isinstance(value, bool):
-        raise ValueError(f"Invalid {what} {_describe(value)}: expected a positive integer")
+        raise CanvasInvalidInputError(f"Invalid {what} {_describe(value)}: expected a positive integer")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and _NUMERIC_ID.fullmatch(value):
         number = int(value)
     else:
-        raise ValueError(f"Invalid {what} {_describe(value)}: expected a positive integer")
+        raise CanvasInvalidInputError(f"Invalid {what} {_describe(value)}: expected a positive integer")
     if not 0 < number <= _MAX_ID:
-        raise ValueError(f"Invalid {what} {_describe(value)}: expected a positive integer")
+        raise CanvasInvalidInputError(f"Invalid {what} {_describe(value)}: expected a positive integer")
     return number
 
 
@@ -49,7 +51,7 @@ def _check_alternate_value(value: str, original: str) -> None:
     elif unicodedata.normalize("NFC", value) != value:
         problem = "it is not in Unicode normal form NFC"
     if problem:
-        raise ValueError(f"Invalid course_id {original!r}: {problem}")
+        raise CanvasInvalidInputError(f"Invalid course_id {original!r}: {problem}")
 
 
 def course_id_path_segment(course_id: object) -> str:
@@ -68,7 +70,7 @@ def course_id_path_segment(course_id: object) -> str:
         inner, sep2, hex_value = value.partition(":")
         if sep2 and inner in _HEX_PREFIXES and _HEX.fullmatch(hex_value):
             return f"hex:{inner}:{hex_value.lower()}"
-        raise ValueError(
+        raise CanvasInvalidInputError(
             f"Invalid course_id {course_id!r}: expected 'hex:sis_course_id:<hex digits, whole bytes>'"
         )
     if sep and prefix in _ALTERNATE_ID_PREFIXES:
@@ -77,9 +79,11 @@ def course_id_path_segment(course_id: object) -> str:
             # Canvas's routes cannot take these even URL-encoded; its hex form carries any SIS id.
             if prefix in _HEX_PREFIXES:
                 return f"hex:{prefix}:{value.encode().hex()}"
-            raise ValueError(f"Invalid course_id {course_id!r}: a {prefix} cannot contain '/' or '.'")
+            raise CanvasInvalidInputError(
+                f"Invalid course_id {course_id!r}: a {prefix} cannot contain '/' or '.'"
+            )
         return f"{prefix}:{quote(value, safe='')}"
-    raise ValueError(
+    raise CanvasInvalidInputError(
         f"Invalid course_id {course_id!r}: expected a number or one of "
         f"{', '.join(p + ':X' for p in _ALTERNATE_ID_PREFIXES)}, hex:sis_course_id:<hex>"
     )
@@ -96,7 +100,7 @@ def validate_course_id(course_id: object) -> int | str:
 def validate_report_type(report_type: object) -> str:
     """Return ``report_type`` if it is a Canvas report type name (``[a-z0-9_]+``)."""
     if not isinstance(report_type, str) or not _REPORT_TYPE.fullmatch(report_type):
-        raise ValueError(
+        raise CanvasInvalidInputError(
             f"Invalid report_type {_describe(report_type)}: expected lower-case letters, digits and '_'"
         )
     return report_type
@@ -110,5 +114,5 @@ def validate_report_id(report_id: object) -> int:
 def validate_parameter_name(name: object) -> str:
     """Return a report parameter name (``section_ids``) if it is safe to put in a form key."""
     if not isinstance(name, str) or not _REPORT_TYPE.fullmatch(name):
-        raise ValueError(f"Invalid report parameter name {_describe(name)}: expected [a-z0-9_]+")
+        raise CanvasInvalidInputError(f"Invalid report parameter name {_describe(name)}: expected [a-z0-9_]+")
     return name

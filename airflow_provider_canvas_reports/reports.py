@@ -80,10 +80,52 @@ def summary_from_event(
         raise failure(course_id, report_type, event.get("report") or {})
     if status == "timeout":
         raise AirflowSensorTimeout(event.get("message") or "Timed out waiting for the Canvas report")
-    message = event.get("message") or "The Canvas report trigger failed"
+    raise _error_from_event(event, event.get("message") or "The Canvas report trigger failed")
+
+
+#: The longest pause between status reads while Canvas is unreachable (unless polls are rarer).
+OUTAGE_MAX_PAUSE_SECONDS = 300.0
+
+
+def outage_pause(poll_interval: float, failures: int) -> float:
+    """
+    Seconds to the next status read after ``failures`` failed ones in a row (each already retried
+    by the hook): the poll interval, doubling per failure, capped at
+    :data:`OUTAGE_MAX_PAUSE_SECONDS` (or the poll interval, if that is longer).
+    """
+    return min(
+        poll_interval * 2 ** min(max(failures - 1, 0), 16), max(poll_interval, OUTAGE_MAX_PAUSE_SECONDS)
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed status read is worth trying again later in the same wait."""
+    return isinstance(exc, CanvasError) and exc.retryable
+
+
+def error_event(exc: BaseException, final: bool) -> dict[str, Any]:
+    """A trigger's ``error`` event for ``exc``: its message, its type's name, whether retries help."""
+    return {
+        "status": "error",
+        "message": str(exc) if isinstance(exc, CanvasError) else f"{type(exc).__name__}: {exc}",
+        "error_type": type(exc).__name__,
+        "retryable": not final,
+    }
+
+
+def _error_from_event(event: Mapping[str, Any], message: str) -> CanvasError:
+    """The exception an ``error`` event stands for, of the type the trigger met where it is ours."""
+    from airflow_provider_canvas_reports import exceptions
+
+    error_class = getattr(exceptions, str(event.get("error_type")), None)
+    if isinstance(error_class, type) and issubclass(error_class, CanvasError):
+        error = error_class(message)
+        if event.get("retryable") is False and error.retryable:
+            return CanvasWaitFailedError(message)
+        return error
     if event.get("retryable") is False:  # e.g. the token was revoked while waiting: no retry can help
-        raise CanvasWaitFailedError(message)
-    raise CanvasError(message)
+        return CanvasWaitFailedError(message)
+    return CanvasError(message)
 
 
 def deadline(timeout: float | None) -> float | None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException
-
 from airflow_provider_canvas_reports import reports
 from airflow_provider_canvas_reports.ids import validate_course_id, validate_report_id, validate_report_type
 
@@ -18,12 +16,9 @@ _NOT_GIVEN: Any = object()
 
 def validated_ids(course_id: object, report_type: object, report_id: object = _NOT_GIVEN) -> tuple[Any, ...]:
     """Check ids before any request; bad input fails the task at once (no retry can fix it)."""
-    try:
-        ids: tuple[Any, ...] = (validate_course_id(course_id), validate_report_type(report_type))
-        if report_id is not _NOT_GIVEN:
-            ids += (validate_report_id(report_id),)
-    except ValueError as exc:
-        raise AirflowFailException(str(exc)) from exc
+    ids: tuple[Any, ...] = (validate_course_id(course_id), validate_report_type(report_type))
+    if report_id is not _NOT_GIVEN:
+        ids += (validate_report_id(report_id),)
     return ids
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import tenacity
 
-from airflow_provider_canvas_reports import __version__
+from airflow_provider_canvas_reports import __version__, redact
 from airflow_provider_canvas_reports.api import (
     CanvasRequest,
     RawResponse,
@@ -66,14 +66,21 @@ def retry_options(settings: CanvasSettings, log: Log, idempotent: bool = True) -
             settings.retry_limit,
         )
 
+    backoff = tenacity.wait_exponential_jitter(
+        initial=settings.retry_backoff_seconds,
+        max=settings.retry_backoff_max_seconds,
+        jitter=settings.retry_backoff_seconds,
+    )
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        """The backoff, but never shorter than the answer's ``Retry-After``."""
+        exc = state.outcome.exception() if state.outcome else None
+        return max(backoff(state), getattr(exc, "retry_after", None) or 0.0)
+
     return {
         "stop": tenacity.stop_after_attempt(settings.retry_limit)
         | tenacity.stop_before_delay(settings.retry_max_seconds),
-        "wait": tenacity.wait_exponential_jitter(
-            initial=settings.retry_backoff_seconds,
-            max=settings.retry_backoff_max_seconds,
-            jitter=settings.retry_backoff_seconds,
-        ),
+        "wait": wait,
         "retry": tenacity.retry_if_exception(is_retryable),
         "before_sleep": before_sleep,
         "reraise": True,
@@ -217,6 +224,7 @@ class SyncTransport:
         import requests
         from requests.adapters import HTTPAdapter
 
+        redact.install_log_filters()
         self.settings = settings
         self.log = log
         self.session: requests.Session = requests.Session()

@@ -9,8 +9,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_canvas_reports import api
-from airflow_provider_canvas_reports.exceptions import CanvasConnectionConfigError, CanvasNoReportError
+from airflow_provider_canvas_reports import api, redact
+from airflow_provider_canvas_reports.exceptions import (
+    CanvasConnectionConfigError,
+    CanvasInvalidInputError,
+    CanvasNoReportError,
+)
 from airflow_provider_canvas_reports.settings import CanvasSettings, build_settings
 
 if TYPE_CHECKING:
@@ -76,9 +80,7 @@ class CanvasHook(BaseHook):
     def settings(self) -> CanvasSettings:
         """The settings from the connection (looked up once, synchronously)."""
         conn = self.get_connection(self.canvas_conn_id)
-        settings = self._build_settings(conn.host, conn.password, conn.extra_dejson)
-        _mask(settings.token)
-        return settings
+        return self._build_settings(conn.host, conn.password, conn.extra_dejson)
 
     async def asettings(self) -> CanvasSettings:
         """The settings from the connection, looked up without blocking the event loop."""
@@ -97,9 +99,11 @@ class CanvasHook(BaseHook):
         self, host: str | None, token: str | None, extras: Mapping[str, Any]
     ) -> CanvasSettings:
         try:
-            return build_settings(host, token, extras, self._overrides)
+            settings = build_settings(host, token, extras, self._overrides)
         except ValueError as exc:
             raise CanvasConnectionConfigError(f"Connection {self.canvas_conn_id!r}: {exc}") from None
+        redact.remember(settings.token)
+        return settings
 
     @cached_property
     def transport(self) -> SyncTransport:
@@ -232,13 +236,31 @@ class CanvasHook(BaseHook):
 
         file_url = report.get("file_url")
         if not file_url:
-            raise ValueError(
+            raise CanvasInvalidInputError(
                 f"Canvas report {report.get('id')} has no file_url (status {report.get('status')})"
             )
         attachment = report.get("attachment") or {}
         size = attachment.get("size") if isinstance(attachment, Mapping) else None
         downloader = ReportFileDownloader(self.get_conn(), self.settings, self.log)
-        return downloader.download(file_url, fileobj, size if isinstance(size, int) else None, on_progress)
+        return downloader.download(
+            file_url, fileobj, size if isinstance(size, int) else None, on_progress, self._refresher(report)
+        )
+
+    def _refresher(self, report: Mapping[str, Any]) -> Callable[[], str] | None:
+        """How to read ``report`` again for a fresh ``file_url`` (``None`` if it cannot say where from)."""
+        course_id, report_type, report_id = (report.get(k) for k in ("course_id", "report_type", "id"))
+        if course_id is None or not report_type or report_id is None:
+            return None
+
+        def refresh() -> str:
+            fresh = self.get_course_report(course_id, str(report_type), report_id)
+            if not fresh.get("file_url"):
+                raise CanvasInvalidInputError(
+                    f"Canvas report {report_id} has no file_url any more (status {fresh.get('status')})"
+                )
+            return str(fresh["file_url"])
+
+        return refresh
 
     # --- the Airflow UI ---------------------------------------------------------------------------
 
@@ -279,11 +301,3 @@ class CanvasHook(BaseHook):
                     lazy_gettext(spec["label"]), widget=BS3TextFieldWidget(), description=spec["description"]
                 )
         return widgets
-
-
-def _mask(secret: str) -> None:
-    try:
-        from airflow.providers.common.compat.sdk import mask_secret
-    except ImportError:  # pragma: no cover - every supported Airflow has it
-        return
-    mask_secret(secret)

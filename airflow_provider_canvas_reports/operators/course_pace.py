@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_canvas_reports._typing import rendered
 from airflow_provider_canvas_reports.course_pace import MAX_DOCUMENT_BYTES
+from airflow_provider_canvas_reports.exceptions import CanvasInvalidInputError, CanvasReportFileError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,7 +66,7 @@ PLAN_COLUMNS: tuple[tuple[str, str], ...] = (
 def validated_table(name: object, what: str) -> str:
     """``name`` if it is a plain ``table`` or ``schema.table`` identifier, else a clear ``ValueError``."""
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise ValueError(
+        raise CanvasInvalidInputError(
             f"{what} must be a plain SQL identifier (letters, digits, _; or schema.table), not {name!r}"
         )
     return name
@@ -141,7 +142,7 @@ class CoursePaceToSqlOperator(BaseOperator):
             if isinstance(value, str) and "{{" not in value:
                 validated_table(value, what)
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
+            raise CanvasInvalidInputError(f"batch_size must be at least 1, not {batch_size!r}")
         self.uri = rendered(uri)
         self.course_id = rendered(course_id)
         self.report_id = rendered(report_id)
@@ -160,14 +161,16 @@ class CoursePaceToSqlOperator(BaseOperator):
             items_table = validated_table(self.items_table, "items_table")
             plan_table = validated_table(self.plan_table, "plan_table")
             if items_table.lower() == plan_table.lower():
-                raise ValueError(f"items_table and plan_table must differ, both are {items_table!r}")
+                raise CanvasInvalidInputError(
+                    f"items_table and plan_table must differ, both are {items_table!r}"
+                )
             self._take_download_result()
             course_id, report_id = self._ids()
             uri = self.uri
             if not isinstance(uri, str) or not uri.strip():
-                raise ValueError(f"uri must be the landed file's path or URI, not {uri!r}")
+                raise CanvasInvalidInputError(f"uri must be the landed file's path or URI, not {uri!r}")
         except ValueError as exc:
-            raise AirflowFailException(str(exc)) from exc
+            raise CanvasInvalidInputError(str(exc)) from exc
         logical_date = self._logical_date(context)
 
         hook = DbApiHook.get_hook(self.conn_id)
@@ -187,7 +190,7 @@ class CoursePaceToSqlOperator(BaseOperator):
             with _opened(uri) as source:
                 counts = self._replace_slice(hook, source, items_table, plan_table, key)
         except ValueError as exc:  # an unreadable report: no retry can fix the file
-            raise AirflowFailException(
+            raise CanvasReportFileError(
                 f"{exc}; the rows of {items_table}/{plan_table} are unchanged"
             ) from exc
         self.log.info("Loaded %d documents, %d items (replacing earlier rows of this slice)", *counts)
@@ -213,13 +216,15 @@ class CoursePaceToSqlOperator(BaseOperator):
     def _ids(self) -> tuple[str, int]:
         course_id = str(self.course_id).strip() if isinstance(self.course_id, int | str) else ""
         if not course_id or isinstance(self.course_id, bool):
-            raise ValueError(f"course_id must be a Canvas course id, not {self.course_id!r}")
+            raise CanvasInvalidInputError(f"course_id must be a Canvas course id, not {self.course_id!r}")
         try:
             report_id = int(str(self.report_id))
         except ValueError:
-            raise ValueError(f"report_id must be a whole number, not {self.report_id!r}") from None
+            raise CanvasInvalidInputError(
+                f"report_id must be a whole number, not {self.report_id!r}"
+            ) from None
         if report_id < 1:
-            raise ValueError(f"report_id must be positive, not {report_id}")
+            raise CanvasInvalidInputError(f"report_id must be positive, not {report_id}")
         return course_id, report_id
 
     def _logical_date(self, context: Context) -> str:
@@ -230,7 +235,7 @@ class CoursePaceToSqlOperator(BaseOperator):
             dag_run = context.get("dag_run")
             when = getattr(dag_run, "run_after", None)
         if when is None:
-            raise AirflowFailException("this run has no logical date: pass logical_date")
+            raise CanvasInvalidInputError("this run has no logical date: pass logical_date")
         return when.isoformat()
 
     def _replace_slice(

@@ -8,12 +8,17 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseOperator, conf
 
 from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports._typing import rendered
 from airflow_provider_canvas_reports.api import ACTIVE_STATES, ReportStatus
-from airflow_provider_canvas_reports.exceptions import CanvasAuthError, CanvasError, CanvasNotFoundError
+from airflow_provider_canvas_reports.exceptions import (
+    CanvasAuthError,
+    CanvasError,
+    CanvasNotFoundError,
+    DestinationExistsError,
+)
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.links import CanvasCourseLink
 from airflow_provider_canvas_reports.tasks import defer_until_finished, validated_ids
@@ -150,10 +155,7 @@ class StartCourseReportOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         course_id, report_type = validated_ids(self.course_id, self.report_type)
-        try:
-            api.report_parameters(report_type, self.parameters)
-        except ValueError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        api.report_parameters(report_type, self.parameters)
         CanvasCourseLink.persist(
             context, self, f"{self.hook.settings.base_url}/courses/{api.course_id_path_segment(course_id)}"
         )
@@ -273,18 +275,31 @@ class StartCourseReportOperator(BaseOperator):
 
     def _wait_blocking(self, course_id: Any, report_type: str, report_id: int) -> dict[str, Any]:
         end = None if self.timeout is None else time.monotonic() + self.timeout
+        failures = 0
+        report: dict[str, Any] | None = None
         while True:
-            report = self.hook.get_course_report(course_id, report_type, report_id)
-            reports.log_status(self.log, course_id, report)
-            summary = reports.finished_summary(course_id, report_type, report)
-            if summary:
-                return summary
+            try:
+                report = self.hook.get_course_report(course_id, report_type, report_id)
+            except CanvasError as exc:
+                # Canvas away for longer than one call's retries: wait on while time is left.
+                if not reports.is_transient(exc):
+                    raise
+                failures += 1
+                self.log.warning("Canvas status read failed (%s); the wait goes on", exc)
+                interval = reports.outage_pause(self.poll_interval, failures)
+            else:
+                failures = 0
+                reports.log_status(self.log, course_id, report)
+                summary = reports.finished_summary(course_id, report_type, report)
+                if summary:
+                    return summary
+                interval = self.poll_interval
             remaining = None if end is None else end - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise AirflowSensorTimeout(
                     reports.timeout_message(course_id, report_type, self.timeout or 0, report)
                 )
-            time.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
+            time.sleep(interval if remaining is None else min(interval, remaining))
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Called when the trigger fires: validate its event and return the report summary."""
@@ -383,16 +398,13 @@ class DownloadCourseReportOperator(BaseOperator):
         return CanvasHook(self.canvas_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_canvas_reports.destinations import Destination, DestinationError, safe_filename
+        from airflow_provider_canvas_reports.destinations import Destination, safe_filename
         from airflow_provider_canvas_reports.download import ProgressLog
         from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasUnexpectedResponseError
 
         course_id, report_type, report_id = validated_ids(self.course_id, self.report_type, self.report_id)
-        try:
-            destination = Destination(self.destination)
-            destination.check()
-        except (ValueError, DestinationError) as exc:
-            raise AirflowFailException(str(exc)) from exc
+        destination = Destination(self.destination)
+        destination.check()
         report = self.hook.get_course_report(course_id, report_type, report_id)
         if not reports.finished_summary(course_id, report_type, report):
             raise CanvasError(
@@ -404,15 +416,13 @@ class DownloadCourseReportOperator(BaseOperator):
             raise CanvasUnexpectedResponseError(
                 f"Canvas {report_type} report {report_id} of course {course_id} is complete but has no file"
             )
-        try:
-            target = destination.file(
-                safe_filename(attachment.get("display_name") or attachment.get("filename"))
-            )
-        except ValueError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        original_name = attachment.get("display_name") or attachment.get("filename")
+        target = destination.file(safe_filename(original_name))
+        if target.name != original_name:
+            self.log.info("The report's file name %r lands as %r", original_name, target.name)
         if target.exists():
             if not self.overwrite:
-                raise AirflowFailException(
+                raise DestinationExistsError(
                     f"{target.uri} already exists and overwrite=False; nothing changed. Set "
                     "overwrite=True to replace it, or put the date in the destination ({{ ds }})"
                 )
@@ -423,11 +433,8 @@ class DownloadCourseReportOperator(BaseOperator):
         expected = size if isinstance(size, int) else None
         self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, target.uri)
         progress = ProgressLog(self.log, expected)
-        try:
-            with target.atomic_writer(self.overwrite, expected) as handle:
-                result = self.hook.download_report_file(report, handle, on_progress=progress)
-        except DestinationError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        with target.atomic_writer(self.overwrite, expected) as handle:
+            result = self.hook.download_report_file(report, handle, on_progress=progress)
         progress(result.size, final=True)
         self.log.info("Landed %s: %d bytes, sha256 %s", target.uri, result.size, result.sha256)
         landed = {
@@ -440,6 +447,8 @@ class DownloadCourseReportOperator(BaseOperator):
             "course_id": course_id,
             "report_type": report_type,
         }
+        if target.name != original_name:
+            landed["original_filename"] = original_name
         self._landed = (self.hook.settings.base_url, course_id, report_type, target.plain_uri, result.size)
         self._record_asset_events(context, landed, target.plain_uri)
         return landed

@@ -15,6 +15,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_canvas_reports import reports
 from airflow_provider_canvas_reports._typing import rendered
+from airflow_provider_canvas_reports.exceptions import CanvasError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.tasks import defer_until_finished, validated_ids
 
@@ -71,7 +72,15 @@ class CourseReportSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         course_id, report_type, report_id = validated_ids(self.course_id, self.report_type, self.report_id)
-        report = self.hook.get_course_report(course_id, report_type, report_id)
+        try:
+            report = self.hook.get_course_report(course_id, report_type, report_id)
+        except CanvasError as exc:
+            # Canvas away for longer than one call's retries: poke again while the wait has time
+            # left (the sensor's timeout ends it); errors no retry can fix end it now.
+            if not reports.is_transient(exc):
+                raise
+            self.log.warning("Canvas status read failed (%s); the wait goes on", exc)
+            return False
         self._last_report = report
         reports.log_status(self.log, course_id, report)
         summary = reports.finished_summary(course_id, report_type, report)

@@ -18,9 +18,19 @@ if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing.models import Fault
 
 
-def fault_response(fault: Fault, server: str, error_report_id: Callable[[], int]) -> Response:
+def fault_response(
+    fault: Fault, server: str, error_report_id: Callable[[], int], request: Request | None = None
+) -> Response:
     """The answer of a fault that replaces the normal one (before or after the request was processed)."""
     kind = fault.kind.removesuffix("_after_action")
+    if kind == "502_echo" and request is not None:
+        return responses.echoing_gateway_error(request)
+    if kind == "storage_403" and request is not None:
+        return responses.signature_mismatch(request)
+    if kind == "422":
+        return responses.json_response(422, {"errors": [{"message": "unprocessable"}]})
+    if kind == "json_cut":
+        return responses.cut_json()
     if kind == "500":
         if server == "storage":
             return responses.s3_error(
@@ -34,7 +44,7 @@ def fault_response(fault: Fault, server: str, error_report_id: Callable[[], int]
     if kind == "throttle":
         return responses.throttled()
     if kind == "throttle_429":
-        return responses.throttled_429()
+        return responses.throttled_429(retry_after=fault.delay)
     return Response(0, abort=True)  # reset
 
 
@@ -50,7 +60,7 @@ async def serve_with_faults(
     record = state.record(server, request)
     fault = state.take_fault(server, request)
     if fault is not None and fault.kind in FAULTS_BEFORE_ACTION:
-        response = fault_response(fault, server, state.next_error_report_id)
+        response = fault_response(fault, server, state.next_error_report_id, request)
     else:
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay)

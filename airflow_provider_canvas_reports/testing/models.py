@@ -16,7 +16,20 @@ LAST_WITHOUT_REPORT = frozenset({"error", "empty"})
 SERVERS = ("api", "storage", "files")
 #: Faults answered instead of the request: the request is refused before Canvas processes it.
 FAULTS_BEFORE_ACTION = frozenset(
-    {"500", "502", "503", "504", "html_200", "throttle", "throttle_429", "reset"}
+    {
+        "500",
+        "502",
+        "503",
+        "504",
+        "502_echo",
+        "422",
+        "html_200",
+        "json_cut",
+        "throttle",
+        "throttle_429",
+        "reset",
+        "storage_403",
+    }
 )
 #: Faults applied after the request was processed (a POST has made its report): the answer is lost.
 FAULTS_AFTER_ACTION = frozenset({"500_after_action", "reset_after_action"})
@@ -130,7 +143,11 @@ class Fault:
 
     - refused before processing (nothing happens on the server): ``500`` (Canvas's JSON 500, or
       S3's XML error on storage), ``502``/``503``/``504`` (a proxy's HTML page), ``html_200`` (a
-      maintenance page), ``throttle`` (Canvas's 403), ``throttle_429``, ``reset`` (connection reset);
+      maintenance page), ``json_cut`` (a 200 whose JSON is cut short), ``throttle`` (Canvas's 403),
+      ``throttle_429`` (429 with ``Retry-After: <delay>``), ``reset`` (connection reset), ``422``
+      (an error no retry fixes but Airflow's retries may), ``502_echo`` (a proxy's 502 page that
+      names the URL asked for, query string included, and echoes the request headers, as Squid's
+      does), ``storage_403`` (storage's ``SignatureDoesNotMatch``, echoing the signature);
     - processed, then the answer is lost (a POST has made its report): ``500_after_action``,
       ``reset_after_action``, ``delay_response_after_action`` (answers after ``delay``);
     - ``slow``: waits ``delay`` seconds, then handles the request normally;

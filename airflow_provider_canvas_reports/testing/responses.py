@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 from xml.sax.saxutils import escape
 
-from airflow_provider_canvas_reports.testing.http import Response
+from airflow_provider_canvas_reports.testing.http import Request, Response
 from airflow_provider_canvas_reports.testing.throttle import THROTTLED_429_BODY, THROTTLED_BODY
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -61,11 +61,11 @@ def throttled(remaining: str = "0.0") -> Response:
     return Response(403, headers, THROTTLED_BODY)
 
 
-def throttled_429() -> Response:
+def throttled_429(retry_after: float = 1.0) -> Response:
     """The newer documented throttle answer: 429 with Retry-After."""
     headers = [
         ("Content-Type", "text/plain; charset=utf-8"),
-        ("Retry-After", "1"),
+        ("Retry-After", f"{retry_after:g}"),
         ("X-Rate-Limit-Remaining", "0.0"),
     ]
     return Response(429, headers, THROTTLED_429_BODY)
@@ -76,6 +76,42 @@ def gateway_error(status: int) -> Response:
     phrase = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Time-out"}[status]
     body = f"<html><body><h1>{status} {phrase}</h1></body></html>\n".encode()
     return Response(status, [("Content-Type", "text/html")], body)
+
+
+def echoing_gateway_error(request: Request) -> Response:
+    """
+    A proxy's 502 page that names the URL asked for (query string and all) and echoes the request
+    headers, as Squid's error pages do: everything a client puts in its request comes back.
+    """
+    url = request.path + (f"?{request.query}" if request.query else "")
+    headers = "\n".join(f"{name.title()}: {value}" for name, value in request.headers.items())
+    body = (
+        "<html><head><title>ERROR: The requested URL could not be retrieved</title></head><body>"
+        f'<h1>ERROR</h1><p>While trying to retrieve the URL: <a href="{escape(url)}">{escape(url)}</a></p>'
+        f"<p>The following error was encountered: Connection to upstream failed</p>"
+        f"<pre>{request.method} {escape(url)} HTTP/1.1\n{escape(headers)}</pre></body></html>\n"
+    ).encode()
+    return Response(502, [("Content-Type", "text/html")], body)
+
+
+def signature_mismatch(request: Request) -> Response:
+    """S3's 403 for a signed URL it does not accept, echoing the signature it was given."""
+    from urllib.parse import parse_qs
+
+    signature = (parse_qs(request.query).get("X-Amz-Signature") or ["0" * 64])[0]
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The '
+        "request signature we calculated does not match the signature you provided.</Message>"
+        f"<SignatureProvided>{escape(signature)}</SignatureProvided>"
+        f"<StringToSign>AWS4-HMAC-SHA256 {escape(request.query)}</StringToSign>"
+        f"<RequestId>{secrets.token_hex(8).upper()}</RequestId></Error>"
+    ).encode()
+    return Response(403, [("Content-Type", "application/xml")], body)
+
+
+def cut_json() -> Response:
+    """A 200 whose JSON ends early (a proxy that lost the rest), with a truthful Content-Length."""
+    return Response(200, [("Content-Type", JSON_TYPE)], b'{"id":1,"parameters":{"section_ids":[1')
 
 
 def maintenance_page() -> Response:

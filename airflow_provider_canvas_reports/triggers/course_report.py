@@ -14,6 +14,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports.api import FAILED_STATES, ReportStatus, report_summary
+from airflow_provider_canvas_reports.exceptions import CanvasError
+from airflow_provider_canvas_reports.reports import outage_pause
 from airflow_provider_canvas_reports.triggers import wake_grid
 
 _COMPLETE = ReportStatus.COMPLETE.value
@@ -103,13 +105,31 @@ class CourseReportTrigger(BaseTrigger):
                 del settings
                 request = api.get_course_report(self.course_id, self.report_type, self.report_id)
                 last_seen: Any = None
+                failures = 0
                 while True:
-                    event, last_seen = self._check(await transport.call(request), last_seen, log)
-                    if event is not None:
-                        break
+                    try:
+                        report = await transport.call(request)
+                    except CanvasError as exc:
+                        # Canvas away for longer than one call's retries: the wait goes on while
+                        # it has time left; only errors no retry can fix end it.
+                        if not exc.retryable:
+                            raise
+                        failures += 1
+                        event = self._outage(exc, failures, log)
+                        if event is not None:
+                            break
+                        interval = outage_pause(self.poll_interval, failures)
+                    else:
+                        if failures:
+                            log.info("Canvas answers again after %d failed status reads", failures)
+                            failures = 0
+                        event, last_seen = self._check(report, last_seen, log)
+                        if event is not None:
+                            break
+                        interval = self.poll_interval
                     remaining = None if self.end_time is None else self.end_time - time.time()
                     # Jitter keeps triggers deferred together from polling in lockstep forever.
-                    interval = self.poll_interval * random.uniform(0.9, 1.1)
+                    interval *= random.uniform(0.9, 1.1)
                     delay = interval if remaining is None else max(0.0, min(interval, remaining))
                     # Triggers due within the same tenth of a second share one timer (wake_grid).
                     await wake_grid.sleep(delay, self.poll_interval)
@@ -118,13 +138,23 @@ class CourseReportTrigger(BaseTrigger):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            # Auth, not-found and bad-request errors fail the task without Airflow's retries.
-            event = {
-                "status": "error",
-                "message": f"{type(exc).__name__}: {exc}",
-                "retryable": not isinstance(exc, AirflowFailException),
-            }
+            # Auth, not-found and bad-request errors fail the task without Airflow's retries; the
+            # task raises the same exception type again (reports.summary_from_event).
+            event = reports.error_event(exc, isinstance(exc, AirflowFailException))
         yield TriggerEvent(event)
+
+    def _outage(self, exc: CanvasError, failures: int, log: Any) -> dict[str, Any] | None:
+        """The timeout event if the wait's time is up during an outage, else None (log and go on)."""
+        if self.end_time is not None and self.end_time <= time.time():
+            message = reports.timeout_message(self.course_id, self.report_type, self.timeout or 0, None)
+            return {"status": "timeout", "report": None, "message": f"{message}; Canvas last failed: {exc}"}
+        log.warning(
+            "Canvas status read failed (%s); the wait goes on (%d failed in a row, next try in about %.0f s)",
+            exc,
+            failures,
+            outage_pause(self.poll_interval, failures),
+        )
+        return None
 
     def _check(self, report: dict[str, Any], last_seen: Any, log: Any) -> tuple[dict[str, Any] | None, Any]:
         """The event this answer ends the wait with (or None), and what to compare the next one to."""

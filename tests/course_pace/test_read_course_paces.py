@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from airflow_provider_canvas_reports.course_pace import CoursePace, read_course_paces
+from airflow_provider_canvas_reports.exceptions import CanvasReportFileError
 from airflow_provider_canvas_reports.testing.files import PaceDocument, pace_document
 from airflow_provider_canvas_reports.testing.pace_plans import (
     CoursePlan,
@@ -197,7 +198,7 @@ JUNK = {
 
 
 @pytest.mark.parametrize("kind", list(JUNK))
-def test_junk_raises_a_value_error_naming_the_source(kind, tmp_path):
+def test_junk_raises_a_report_file_error_naming_the_source(kind, tmp_path):
     make, why = JUNK[kind]
     data = make() if callable(make) else make
     path = tmp_path / "landed report.bin"
@@ -205,7 +206,7 @@ def test_junk_raises_a_value_error_naming_the_source(kind, tmp_path):
 
     with pytest.raises(ValueError, match=why) as raised:
         read_course_paces(path)
-    assert type(raised.value) is ValueError
+    assert type(raised.value) is CanvasReportFileError  # a CanvasError, and still a ValueError
     assert str(path) in str(raised.value)
     with pytest.raises(ValueError, match=why):
         read_course_paces(data)
@@ -217,7 +218,7 @@ def test_a_corrupted_member_is_a_broken_zip_not_a_crash():
     corrupted = good[:at] + bytes(b ^ 0xFF for b in good[at : at + 64]) + good[at + 64 :]
     with pytest.raises(ValueError, match=r"Section 1_Section_Pace\.docx") as raised:
         read_course_paces(corrupted)
-    assert type(raised.value) is ValueError
+    assert type(raised.value) is CanvasReportFileError
 
 
 def test_a_document_missing_its_dates_is_refused():

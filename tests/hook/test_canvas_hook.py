@@ -221,11 +221,20 @@ def test_persistent_timeouts_fail_as_transport_errors(emulator):
         CanvasHook(timeout=0.2, retry_limit=2).run(SELF)
 
 
-def test_html_where_json_is_due_is_an_unexpected_response(emulator):
+def test_html_where_json_is_due_is_retried_like_a_5xx_and_then_an_unexpected_response(emulator):
     emulator.add_fault(Fault(kind="html_200", count=1))
+    assert CanvasHook().run(SELF)["id"]
+    assert len(api_requests(emulator)) == 2
+    emulator.add_fault(Fault(kind="html_200", count=-1))
     with pytest.raises(CanvasUnexpectedResponseError, match="where JSON is due"):
-        CanvasHook().run(SELF)
-    assert len(api_requests(emulator)) == 1
+        CanvasHook(retry_limit=3).run(SELF)
+    assert len(api_requests(emulator)) == 5
+
+
+def test_json_cut_short_on_a_read_is_retried(emulator):
+    emulator.add_fault(Fault(kind="json_cut", count=2))
+    assert CanvasHook().run(SELF)["id"]
+    assert len(api_requests(emulator)) == 3
 
 
 async def test_async_path_retries_the_same_way(emulator):
