@@ -318,7 +318,7 @@ def _canvas_message(raw: RawResponse) -> str:
         if isinstance(data.get("message"), str):
             return data["message"]
     text = _TAG.sub(" ", redact.scrub(raw.body[:4000].decode("utf-8", "replace")))
-    return " ".join(text.split())[:300] or "(empty body)"
+    return " ".join(text.split())[:500] or "(empty body)"
 
 
 def _is_throttled(raw: RawResponse) -> bool:

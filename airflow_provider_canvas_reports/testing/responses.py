@@ -84,12 +84,11 @@ def echoing_gateway_error(request: Request) -> Response:
     headers, as Squid's error pages do: everything a client puts in its request comes back.
     """
     url = request.path + (f"?{request.query}" if request.query else "")
-    headers = "\n".join(f"{name.title()}: {value}" for name, value in request.headers.items())
+    headers = "\n".join(f"{name.title()}: {value}" for name, value in sorted(request.headers.items()))
     body = (
         "<html><head><title>ERROR: The requested URL could not be retrieved</title></head><body>"
-        f'<h1>ERROR</h1><p>While trying to retrieve the URL: <a href="{escape(url)}">{escape(url)}</a></p>'
-        f"<p>The following error was encountered: Connection to upstream failed</p>"
-        f"<pre>{request.method} {escape(url)} HTTP/1.1\n{escape(headers)}</pre></body></html>\n"
+        f'<p>While trying to retrieve the URL: <a href="{escape(url)}">{escape(url)}</a></p>'
+        f"<pre>{escape(headers)}</pre><p>Connection to upstream failed</p></body></html>\n"
     ).encode()
     return Response(502, [("Content-Type", "text/html")], body)
 

@@ -205,3 +205,33 @@ with DAG(
         retry_delay=datetime.timedelta(seconds=0),
         hook_params={"retry_limit": 1},
     )
+
+# Canvas away for longer than one call's retries (retry_limit=2), while the wait has an hour left.
+_OUTAGE = {"timeout": 3600, "hook_params": {"retry_limit": 2}}
+outage_deferrable = start_then_wait("scenario_outage_deferrable", 270, deferrable=True, **_OUTAGE)
+outage_poke = start_then_wait("scenario_outage_poke", 271, deferrable=False, mode="poke", **_OUTAGE)
+outage_reschedule = start_then_wait(
+    "scenario_outage_reschedule", 272, deferrable=False, mode="reschedule", poke_interval=1, **_OUTAGE
+)
+with DAG("scenario_outage_blocking", schedule=None, start_date=START, catchup=False) as outage_blocking:
+    StartCourseReportOperator(
+        task_id="start",
+        course_id=273,
+        parameters={"section_ids": [1]},
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.05,
+        **_OUTAGE,
+    )
+
+# A Jinja template renders a list as a string ("[1, 2]") unless the DAG renders native objects.
+with DAG(
+    "scenario_templated_sections",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    params={"section_ids": Param([1, 2], type="array")},
+) as templated_sections:
+    StartCourseReportOperator(
+        task_id="start", course_id=291, parameters={"section_ids": "{{ params.section_ids }}"}
+    )
