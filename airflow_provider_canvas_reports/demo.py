@@ -60,6 +60,39 @@ def _say(text: str) -> None:
     print(f"==> {text}", flush=True)
 
 
+#: What a known break reads like, and what fixes it.
+_KNOWN_BREAKS = {
+    "is_encrypted": (
+        "Airflow 2.11 cannot use cryptography 51 or newer (its Rust MultiFernet refuses the attribute "
+        "Airflow sets). Install Airflow with its constraints file, or pin 'cryptography<51'."
+    ),
+}
+
+
+def check_airflow_connections() -> str | None:
+    """
+    Whether this Airflow can store and read a connection (its Fernet encryption works): None, or
+    the real error in words, with the fix when it is a known break. Airflow's own lookup hides such
+    an error behind "The conn_id ... isn't defined", so the demo asks first.
+    """
+    try:
+        from airflow.models.connection import Connection
+
+        probe = Connection(conn_id="canvas_probe", conn_type="canvas", host="https://x", password="probe")
+        assert probe.password == "probe"
+    except Exception as exc:
+        import importlib.metadata
+
+        versions = ", ".join(
+            f"{name} {importlib.metadata.version(name)}" for name in ("apache-airflow", "cryptography")
+        )
+        hint = next((fix for key, fix in _KNOWN_BREAKS.items() if key in str(exc)), "")
+        return f"Airflow cannot store or read connections here ({versions}): {type(exc).__name__}: {exc}" + (
+            f"\n    {hint}" if hint else ""
+        )
+    return None
+
+
 def _hook_round_trip() -> None:
     from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 
@@ -137,7 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     paths = _configure(args.workdir.absolute(), args.dags_folder.absolute())
 
     _say("migrating the Airflow metadata database (SQLite)")
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    migrated = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True
+    )
+    broken = check_airflow_connections()
+    if broken or migrated.returncode:
+        # The real cause first: everything after it would only fail in its shadow.
+        print(f"==> ERROR: {broken or 'airflow db migrate failed'}", file=sys.stderr, flush=True)
+        if migrated.returncode:
+            print(migrated.stderr[-3000:], file=sys.stderr)
+        return 1
 
     from airflow_provider_canvas_reports.testing import CanvasEmulator, ReportBehaviour
 

@@ -120,3 +120,26 @@ def test_demo_runs_from_the_installed_package(user):
     landed = sorted(p.name for p in (user["home"] / "demo" / "landing").rglob("*") if p.is_file())
     assert landed == ["Section 1_Section_Pace.docx", "course_pace.zip"]
     assert "(table canvas_course_pace_items):" in done.stdout
+
+
+def test_demo_reports_the_real_error_first_when_airflow_cannot_read_connections(user):
+    """
+    A broken Fernet setup (here a key that is not one; a cryptography release Airflow 2.11 cannot
+    use breaks the same call) makes Airflow's lookup say only "conn_id isn't defined": the demo
+    names the real error first and stops.
+    """
+    env = {**user["env"], "AIRFLOW__CORE__FERNET_KEY": "not-a-fernet-key"}
+    done = subprocess.run(
+        [str(user["python"]), "-m", f"{PACKAGE}.demo", "--workdir", "broken-demo"],
+        cwd=user["home"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1
+    first_error = next(line for line in done.stderr.splitlines() if line.startswith("==> ERROR"))
+    assert "Airflow cannot store or read connections here" in first_error
+    assert "Fernet" in first_error and "cryptography" in first_error
+    assert "isn't defined" not in done.stdout + done.stderr
+    assert "DAG run" not in done.stdout

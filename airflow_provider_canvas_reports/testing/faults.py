@@ -43,6 +43,8 @@ def fault_response(
         return responses.maintenance_page()
     if kind == "throttle":
         return responses.throttled()
+    if kind == "throttle_retry_after":
+        return responses.throttled(retry_after=fault.delay)
     if kind == "throttle_429":
         return responses.throttled_429(retry_after=fault.delay)
     return Response(0, abort=True)  # reset

@@ -27,6 +27,7 @@ FAULTS_BEFORE_ACTION = frozenset(
         "json_cut",
         "throttle",
         "throttle_429",
+        "throttle_retry_after",
         "reset",
         "storage_403",
     }
@@ -144,7 +145,8 @@ class Fault:
     - refused before processing (nothing happens on the server): ``500`` (Canvas's JSON 500, or
       S3's XML error on storage), ``502``/``503``/``504`` (a proxy's HTML page), ``html_200`` (a
       maintenance page), ``json_cut`` (a 200 whose JSON is cut short), ``throttle`` (Canvas's 403),
-      ``throttle_429`` (429 with ``Retry-After: <delay>``), ``reset`` (connection reset), ``422``
+      ``throttle_429`` (429 with ``Retry-After: <delay>``), ``throttle_retry_after`` (Canvas's 403
+      with ``Retry-After: <delay>``), ``reset`` (connection reset), ``422``
       (an error no retry fixes but Airflow's retries may), ``502_echo`` (a proxy's 502 page that
       names the URL asked for, query string included, and echoes the request headers, as Squid's
       does), ``storage_403`` (storage's ``SignatureDoesNotMatch``, echoing the signature);

@@ -55,9 +55,11 @@ def server_error(error_report_id: int) -> Response:
     return json_response(500, payload)
 
 
-def throttled(remaining: str = "0.0") -> Response:
-    """Canvas's throttle answer: 403, plain text, no Retry-After."""
+def throttled(remaining: str = "0.0", retry_after: float | None = None) -> Response:
+    """Canvas's throttle answer: 403, plain text, no Retry-After (unless one is asked for)."""
     headers = [("Content-Type", "text/plain; charset=utf-8"), ("X-Rate-Limit-Remaining", remaining)]
+    if retry_after is not None:
+        headers.append(("Retry-After", f"{retry_after:g}"))
     return Response(403, headers, THROTTLED_BODY)
 
 

@@ -413,3 +413,19 @@ def test_whole_number_extras_refuse_fractions_and_zero(monkeypatch, name, value)
     monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("https://x.test", **{name: value}))
     with pytest.raises(ValueError, match=name):
         CanvasHook().settings  # noqa: B018
+
+
+@pytest.mark.parametrize("kind", ["throttle_429", "throttle_retry_after"])
+def test_no_retry_starts_before_retry_after(emulator, kind):
+    emulator.add_fault(Fault(kind=kind, count=1, delay=0.6))
+    assert CanvasHook().run(SELF)["id"]  # backoff is 0.01 s in tests: only Retry-After can hold it
+    first, second = api_requests(emulator)
+    assert first.status in (403, 429) and second.status == 200
+    assert second.time - first.time >= 0.6
+
+
+def test_a_retry_after_beyond_the_retry_budget_is_not_waited_out(emulator):
+    emulator.add_fault(Fault(kind="throttle_429", count=1, delay=30))
+    with pytest.raises(CanvasRateLimitError):
+        CanvasHook(retry_max_seconds=5).run(SELF)
+    assert len(api_requests(emulator)) == 1
