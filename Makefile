@@ -17,8 +17,8 @@ UV_VERSION := 0.13.8
 UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 
-# The Airflow 2.11 line. Its lock caps cryptography below 51 (constraints/airflow-2.11.in):
-# cryptography 51's Rust MultiFernet refuses the attribute Airflow 2.11's get_fernet sets.
+# The Airflow 2.11 line. Its lock (like 3.1's and the floors') caps cryptography below 51
+# (constraints/*.in): cryptography 51's Rust MultiFernet refuses the attribute get_fernet sets.
 COMPAT_AIRFLOW_VERSION ?= 2.11.2
 COMPAT_VENV ?= .venv-2.11
 # tests/system starts real Airflow 3 processes; the unit, dag.test() and emulator suites run on 2.11.

@@ -63,8 +63,8 @@ def _say(text: str) -> None:
 #: What a known break reads like, and what fixes it.
 _KNOWN_BREAKS = {
     "is_encrypted": (
-        "Airflow 2.11 cannot use cryptography 51 or newer (its Rust MultiFernet refuses the attribute "
-        "Airflow sets). Install Airflow with its constraints file, or pin 'cryptography<51'."
+        "Airflow 2.11 and 3.1 cannot use cryptography 51 or newer (its Rust MultiFernet refuses the "
+        "attribute Airflow sets). Install Airflow with its constraints file, or pin 'cryptography<51'."
     ),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 
-from airflow.providers.common.compat.sdk import DAG, Param
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_canvas_reports.operators.course_report import (
     DownloadCourseReportOperator,
@@ -19,6 +19,16 @@ from airflow_provider_canvas_reports.operators.course_report import (
 from airflow_provider_canvas_reports.sensors.course_report import CourseReportSensor
 
 LANDING_ROOT = "{{ var.value.get('canvas_landing_root', '/tmp/canvas-landing') }}"
+
+
+@task
+def check_landing_root(root: str) -> None:
+    """Fail in seconds on a landing root that cannot be written, before the report is made."""
+    from airflow_provider_canvas_reports.destinations import check_destination
+
+    check_destination(root.rstrip("/") + "/")
+
+
 # A run triggered through the REST API or the CLI may have no logical date in Airflow 3.
 RUN_STAMP = "{{ (dag_run.logical_date or dag_run.run_after).strftime('%Y%m%dT%H%M%S') }}"
 
@@ -80,4 +90,5 @@ with DAG(
         report_id="{{ ti.xcom_pull(task_ids='start') }}",
         destination=LANDING_ROOT + "/on_demand/course_{{ params.course_id }}/" + RUN_STAMP + "/",
     )
+    check_landing_root(LANDING_ROOT) >> start
     start >> wait >> download

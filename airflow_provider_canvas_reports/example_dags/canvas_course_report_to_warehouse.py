@@ -35,14 +35,24 @@ DEFAULT_COURSES = [{"course_id": 101, "section_ids": [1]}, {"course_id": 102, "s
 
 
 @task
+def check_landing_root() -> None:
+    """
+    Fail in seconds on a landing root that cannot be written (a typo, a missing bucket), instead
+    of after every report was made and waited for.
+    """
+    from airflow_provider_canvas_reports.destinations import check_destination
+
+    check_destination(Variable.get("canvas_landing_root", "/tmp/canvas-landing").rstrip("/") + "/")
+
+
+@task
 def courses_to_land() -> list[dict[str, Any]]:
     """
     The courses (and sections) to report on, from the ``canvas_courses`` Variable. Every course must
     name its sections or enrollments: checked here, before any report starts.
     """
-    from airflow.providers.common.compat.sdk import AirflowFailException
-
     from airflow_provider_canvas_reports.api import report_parameters
+    from airflow_provider_canvas_reports.exceptions import CanvasInvalidInputError
 
     # The default is passed by position: Airflow 3 names it ``default``, Airflow 2.11 ``default_var``.
     courses = Variable.get("canvas_courses", DEFAULT_COURSES, deserialize_json=True)
@@ -50,7 +60,7 @@ def courses_to_land() -> list[dict[str, Any]]:
         try:
             report_parameters("course_pace_docx", parameters_for(course))
         except ValueError as exc:
-            raise AirflowFailException(f"canvas_courses entry {course!r}: {exc}") from exc
+            raise CanvasInvalidInputError(f"canvas_courses entry {course!r}: {exc}") from exc
     return courses
 
 
@@ -121,4 +131,6 @@ with DAG(
         )
         start >> wait >> download >> load
 
-    land_course.expand(course=courses_to_land())
+    courses = courses_to_land()
+    check_landing_root() >> courses
+    land_course.expand(course=courses)
