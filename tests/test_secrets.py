@@ -32,6 +32,9 @@ def test_token_and_verifier_appear_in_no_log_xcom_event_or_rendered_field(emulat
     except ImportError:  # Airflow 2
         from airflow.models.xcom import BaseXCom as XComTable
 
+    import logging
+
+    caplog.set_level(logging.DEBUG)  # urllib3's request lines included
     emulator.set_behaviour(240, ReportBehaviour(running_seconds=0.5))
     result = run_dag(scenarios.download, run_conf={"course_id": 240, "destination": f"{tmp_path}/"})
     assert result.state == "success", result.task_states
@@ -39,6 +42,9 @@ def test_token_and_verifier_appear_in_no_log_xcom_event_or_rendered_field(emulat
     report = CanvasHook().get_course_report(240, "course_pace_docx", result.xcom("start")["id"])
     verifier = parse_qs(urlsplit(report["file_url"]).query)["verifier"][0]
     assert len(verifier) > 16
+    (signature,) = {
+        parse_qs(r.query)["X-Amz-Signature"][0] for r in emulator.requests if r.server == "storage"
+    }
 
     captured = capfd.readouterr()
     log_files = "".join(
@@ -53,9 +59,11 @@ def test_token_and_verifier_appear_in_no_log_xcom_event_or_rendered_field(emulat
         "task instances (trigger events, next_kwargs)": _rows_mentioning(TaskInstance, result.run_id),
     }
     assert "Landed" in places["stdout/stderr"]  # the search really covers the task logs
+    assert '"GET /objects/' in places["python logs"]  # ...and urllib3's DEBUG request lines
     for where, text in places.items():
         assert TOKEN not in text, f"token found in {where}"
         assert verifier not in text, f"file_url verifier found in {where}"
+        assert signature not in text, f"storage signature found in {where}"
 
 
 # --- a bad day: error pages that echo the request, DEBUG logging, a storage that refuses -------------
