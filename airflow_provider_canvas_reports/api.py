@@ -188,6 +188,15 @@ def selection(parameters: Any) -> dict[str, list[str]]:
     return chosen
 
 
+def same_selection(report: Mapping[str, Any], parameters: Mapping[str, Any] | None) -> bool:
+    """
+    Whether ``report`` was started with exactly these ``section_ids`` and ``enrollment_ids`` (the
+    only parameters Canvas keeps for a course report; a missing key is an empty list, ids compare
+    as strings).
+    """
+    return selection(report.get("parameters")) == selection(parameters)
+
+
 def _id_list(value: Any, name: str) -> list[int | str]:
     """``section_ids``/``enrollment_ids`` as a list of positive ids, or a clear refusal."""
     if isinstance(value, str):

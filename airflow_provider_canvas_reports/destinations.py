@@ -102,19 +102,45 @@ def check_destination(uri: str) -> None:
     Destination(uri).check()
 
 
-def local_path(uri: str) -> str:
+#: URI schemes that name this machine's files (a one-letter scheme is a Windows drive).
+LOCAL_SCHEMES = frozenset({"", "file", "local"})
+
+
+def local_path_of(uri: str) -> str | None:
     """
-    The local path a ``file:///...`` URI names, written either way it is met: raw, as
-    ``ObjectStoragePath`` writes and reads it (``file:///data/Canvas Reports/x.zip``), or
-    percent-encoded, as ``Path.as_uri()`` writes it (``file:///data/Canvas%20Reports/x.zip``).
-    The raw reading wins when such a file exists, or when there is nothing to decode.
+    The local path ``uri`` names, or ``None`` when it names object storage: the one place that
+    decides whether a URI is local (downloads, loaders and lineage all ask here).
+
+    A plain path (or a drive letter) is its own path. A ``file://`` or ``local://`` URI is read
+    either way it is met: raw, as ``ObjectStoragePath`` writes and reads it
+    (``file:///data/Canvas Reports/x.zip``), or percent-encoded, as ``Path.as_uri()`` writes it
+    (``file:///data/Canvas%20Reports/x.zip``); the raw reading wins when such a file exists, or
+    when there is nothing to decode.
     """
-    path = uri[len("file://") :] if uri[:7].lower() == "file://" else uri
+    scheme = urlsplit(uri).scheme.lower()
+    if not scheme or len(scheme) == 1:
+        return uri
+    if scheme not in LOCAL_SCHEMES:
+        return None
+    rest = uri[len(scheme) + 1 :]
+    path = rest[2:] if rest.startswith("//") else rest
     if "%" not in path or os.path.exists(path):
         return path
     from urllib.request import url2pathname
 
     return url2pathname(path)
+
+
+def local_path(uri: str) -> str:
+    """
+    The local path of ``uri``, which must be local (see :func:`local_path_of`).
+
+    :raises CanvasInvalidInputError: ``uri`` names object storage.
+    """
+    path = local_path_of(uri)
+    if path is None:
+        raise CanvasInvalidInputError(f"{uri!r} is not a local path or a file:// URI")
+    return path
 
 
 def _reason(exc: OSError) -> str:
@@ -134,11 +160,10 @@ class Destination:
             raise DestinationError(f"Invalid destination {target!r}: expected a path or a URI")
         self.target = target
         self.is_folder = target.endswith("/")
-        scheme = urlsplit(target).scheme
         self.local: Path | None = None
         self.remote: Any = None
-        if scheme in ("", "file", "local") or len(scheme) == 1:  # a one-letter scheme is a drive
-            local = target[len(scheme) + 3 :] if target.startswith(f"{scheme}://") and scheme else target
+        local = local_path_of(target)
+        if local is not None:
             self.local = Path(local).expanduser().absolute()
         else:
             from airflow.providers.common.compat.sdk import ObjectStoragePath

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_canvas_reports.destinations import local_path
+from airflow_provider_canvas_reports.destinations import local_path_of
 
 _BUCKET_SCHEMES = {"s3": "s3", "s3a": "s3", "s3n": "s3", "gs": "gs", "gcs": "gs"}
 
@@ -37,12 +37,11 @@ def canvas_report_name(base_url: str, course_id: Any, report_type: str) -> tuple
 
 def file_name(uri: str) -> tuple[str, str]:
     """``(namespace, name)`` of a file given by a local path or an ObjectStoragePath URI."""
+    local = local_path_of(uri)
+    if local is not None:
+        return "file", local
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
-    if scheme in ("", "file", "local") or len(scheme) == 1:
-        if scheme == "file":
-            return "file", local_path(uri)
-        return "file", uri if not parts.scheme or len(scheme) == 1 else unquote(parts.path)
     authority = parts.netloc.rpartition("@")[2]  # ObjectStoragePath's s3://conn_id@bucket/key
     if scheme in _BUCKET_SCHEMES:
         return f"{_BUCKET_SCHEMES[scheme]}://{authority}", unquote(parts.path).lstrip("/") or "/"

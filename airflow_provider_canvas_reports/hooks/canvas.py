@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -12,6 +13,7 @@ from airflow.providers.common.compat.sdk import BaseHook
 from airflow_provider_canvas_reports import api, redact
 from airflow_provider_canvas_reports.exceptions import (
     CanvasConnectionConfigError,
+    CanvasError,
     CanvasInvalidInputError,
     CanvasNoReportError,
 )
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
 
 #: A "no report" 500 is checked once more before it is believed (the second check is the last).
 _NO_REPORT_CHECKS = (1, 2)
+#: How many times a start is sent in one call when Canvas may not have received it.
+START_ATTEMPTS = 3
+#: How far Canvas's clock may be behind ours when telling whether a report is this start's.
+START_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class CanvasHook(BaseHook):
@@ -160,6 +166,73 @@ class CanvasHook(BaseHook):
         :return: the new report object.
         """
         return self.run(api.start_course_report(course_id, report_type, parameters))
+
+    def start_course_report_once(
+        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """
+        Start a course report, making at most one even when an answer is lost.
+
+        After a 5xx, a reset or a read timeout the POST may or may not have reached Canvas. Before
+        it is sent again, the token's last report of this type is read: one created since this call
+        began (allowing :data:`START_CLOCK_SKEW` for Canvas's clock) for exactly these
+        ``section_ids`` and ``enrollment_ids`` is the one the lost answer carried, and is returned.
+        Otherwise the start is sent again, at most :data:`START_ATTEMPTS` times in all, with the
+        hook's backoff. Errors that surely did nothing (throttling, a refused connection) are
+        retried by :meth:`run` as for any call.
+
+        :param course_id: a Canvas course id, or an alternate form such as ``sis_course_id:X``.
+        :param report_type: the report type, e.g. ``course_pace_docx``.
+        :param parameters: report parameters, e.g. ``{"section_ids": [1, 2]}``.
+        :return: the report object (new, or the one the lost answer made).
+        :raises CanvasInvalidInputError: before any request, for ids or parameters Canvas cannot take.
+        """
+        import tenacity
+
+        from airflow_provider_canvas_reports.transports import retry_options
+
+        request = api.start_course_report(course_id, report_type, parameters)
+        since = datetime.now(timezone.utc) - START_CLOCK_SKEW
+        options = retry_options(self.settings, self.log)
+        options["stop"] = tenacity.stop_after_attempt(START_ATTEMPTS)
+        options["retry"] = tenacity.retry_if_exception(
+            lambda exc: isinstance(exc, CanvasError) and exc.retryable and exc.maybe_processed
+        )
+
+        def lost(state: tenacity.RetryCallState) -> None:
+            self.log.warning(
+                "Starting the %s report for course %s may or may not have reached Canvas (%s); "
+                "looking for the report it may have made in %.1f s (attempt %d of %d)",
+                report_type,
+                course_id,
+                state.outcome.exception() if state.outcome else None,
+                state.upcoming_sleep,
+                state.attempt_number + 1,
+                START_ATTEMPTS,
+            )
+
+        options["before_sleep"] = lost
+        for attempt in tenacity.Retrying(**options):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    made = self._course_report_made_since(course_id, report_type, parameters, since)
+                    if made is not None:
+                        self.log.info(
+                            "Canvas made report %s before the answer was lost; using it", made["id"]
+                        )
+                        return made
+                    self.log.info("Canvas made no report; starting it again")
+                return self.run(request)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _course_report_made_since(
+        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None, since: datetime
+    ) -> dict[str, Any] | None:
+        last = self.get_last_course_report(course_id, report_type)
+        if last is None or not api.same_selection(last, parameters):
+            return None
+        created = _parse_time(last.get("created_at"))
+        return last if created is not None and created >= since else None
 
     def get_course_report(
         self, course_id: int | str, report_type: str, report_id: int | str
@@ -301,3 +374,14 @@ class CanvasHook(BaseHook):
                     lazy_gettext(spec["label"]), widget=BS3TextFieldWidget(), description=spec["description"]
                 )
         return widgets
+
+
+def _parse_time(value: object) -> datetime | None:
+    """Canvas's ISO 8601 timestamps (``2013-12-02T00:03:21-06:00``, or ``Z``)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

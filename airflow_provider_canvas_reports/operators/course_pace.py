@@ -308,13 +308,10 @@ class CoursePaceToSqlOperator(BaseOperator):
 @contextmanager
 def _opened(uri: str) -> Iterator[Any]:
     """A binary file object over the landed file (local, or through ObjectStoragePath)."""
-    from urllib.parse import urlsplit
+    from airflow_provider_canvas_reports.destinations import local_path_of
 
-    from airflow_provider_canvas_reports.destinations import local_path
-
-    parts = urlsplit(uri)
-    if parts.scheme in ("", "file") or len(parts.scheme) == 1:
-        path = local_path(uri) if parts.scheme == "file" else uri
+    path = local_path_of(uri)
+    if path is not None:
         with open(path, "rb") as handle:
             yield handle
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -29,23 +28,6 @@ if TYPE_CHECKING:
 
 #: task_state_store key that keeps the started report id across retries (Airflow 3.3+).
 REPORT_ID_STATE_KEY = "canvas_report_id"
-
-
-#: How many times a start is sent in one try when Canvas may not have received it.
-START_ATTEMPTS = 3
-#: How far Canvas's clock may be behind ours when telling whether a report is this start's.
-START_CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _parse_time(value: object) -> datetime | None:
-    """Canvas's ISO 8601 timestamps (``2013-12-02T00:03:21-06:00``, or ``Z``)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _clear_generation(context: Context, task: BaseOperator) -> int | None:
@@ -73,24 +55,15 @@ def _remember(context: Context, task: BaseOperator, report_id: int) -> None:
         )
 
 
-def same_parameters(report: Mapping[str, Any], parameters: Mapping[str, Any] | None) -> bool:
-    """
-    Whether ``report`` was started with exactly these ``section_ids`` and ``enrollment_ids`` (the
-    only parameters Canvas keeps; a missing key is an empty list, ids compare as strings).
-    """
-    return api.selection(report.get("parameters")) == api.selection(parameters)
-
-
 class StartCourseReportOperator(BaseOperator):
     """
     Start a Canvas course report and return its id (or, when waiting, its finished metadata).
 
     Canvas makes a new report on every start, so this operator takes care not to start one twice:
 
-    * A start whose answer is lost (a 5xx, a reset or a read timeout after the request was sent)
-      is settled within the same try: the token's last report of this type is adopted if it was
-      created since the start began (allowing 5 minutes of clock skew) for exactly these
-      ``section_ids`` and ``enrollment_ids``; otherwise the start is sent again, at most 3 times.
+    * A start whose answer is lost is settled within the same try by
+      :meth:`~.hooks.canvas.CanvasHook.start_course_report_once` (a TaskFlow task calling the hook
+      gets the same guarantee).
     * The report id is kept in the task's state store (Airflow 3.3+), and a retry reattaches to it
       unless it failed, or now answers 403/404 (the token changed, or the report was deleted): then
       a new report is started, and the log says why.
@@ -174,63 +147,16 @@ class StartCourseReportOperator(BaseOperator):
         return self._wait_blocking(course_id, report_type, report_id)
 
     def _start(self, course_id: Any, report_type: str) -> dict[str, Any]:
-        """
-        Start the report, settling within this try a start whose answer was lost.
-
-        After a 5xx, a reset or a read timeout the POST may or may not have reached Canvas. The
-        token's last report of this type is then checked: one created since the first attempt
-        began (allowing for clock skew) with exactly these sections and enrollments is the one
-        this start made, and is adopted; otherwise the start is sent again, at most
-        :data:`START_ATTEMPTS` times in all.
-        """
-        began = datetime.now(timezone.utc)
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                report = self.hook.start_course_report(course_id, report_type, self.parameters)
-            except CanvasError as exc:
-                if not (exc.retryable and exc.maybe_processed) or attempt == START_ATTEMPTS:
-                    raise
-                self.log.warning(
-                    "Starting the %s report for course %s may or may not have reached Canvas (%s); "
-                    "looking for the report it may have made",
-                    report_type,
-                    course_id,
-                    exc,
-                )
-                made = self._report_made_since(course_id, report_type, began - START_CLOCK_SKEW)
-                if made is not None:
-                    self.log.info(
-                        "Canvas made %s before the answer was lost; using it", reports.describe(made)
-                    )
-                    return made
-                pause = min(
-                    self.hook.settings.retry_backoff_seconds * 2 ** (attempt - 1),
-                    self.hook.settings.retry_backoff_max_seconds,
-                )
-                self.log.info(
-                    "Canvas made no report; starting again in %.1f s (attempt %d of %d)",
-                    pause,
-                    attempt + 1,
-                    START_ATTEMPTS,
-                )
-                time.sleep(pause)
-                continue
-            self.log.info(
-                "Started Canvas %s report %s for course %s (%s)",
-                report_type,
-                report.get("id"),
-                course_id,
-                report.get("status"),
-            )
-            return report
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _report_made_since(self, course_id: Any, report_type: str, since: datetime) -> dict[str, Any] | None:
-        last = self.hook.get_last_course_report(course_id, report_type)
-        if last is None or not same_parameters(last, self.parameters):
-            return None
-        created = _parse_time(last.get("created_at"))
-        return last if created is not None and created >= since else None
+        """Start the report through the hook, which settles a start whose answer was lost."""
+        report = self.hook.start_course_report_once(course_id, report_type, self.parameters)
+        self.log.info(
+            "Started Canvas %s report %s for course %s (%s)",
+            report_type,
+            report.get("id"),
+            course_id,
+            report.get("status"),
+        )
+        return report
 
     def _report_to_reattach(
         self, context: Context, course_id: Any, report_type: str
@@ -268,7 +194,7 @@ class StartCourseReportOperator(BaseOperator):
         if not (_is_retry(context, generation) or self.reattach_running_report):
             return None
         last = self.hook.get_last_course_report(course_id, report_type)
-        if last and last.get("status") in ACTIVE_STATES and same_parameters(last, self.parameters):
+        if last and last.get("status") in ACTIVE_STATES and api.same_selection(last, self.parameters):
             self.log.info("Reattaching to the course's running %s (same parameters)", reports.describe(last))
             return last
         return None

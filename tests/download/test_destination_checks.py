@@ -58,3 +58,28 @@ def test_a_missing_parent_is_created_when_the_file_lands(emulator, tmp_path):
     assert result.state == "success", result.task_states
     assert (tmp_path / "a" / "b" / "pace.zip").stat().st_size == report["attachment"]["size"]
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["pace.zip"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "path"),
+    [
+        ("/data/Canvas Reports/x.zip", "/data/Canvas Reports/x.zip"),
+        ("relative/x.zip", "relative/x.zip"),
+        ("file:///data/Canvas Reports/x.zip", "/data/Canvas Reports/x.zip"),
+        ("file:///data/Canvas%20Reports/x.zip", "/data/Canvas Reports/x.zip"),
+        ("local:///data/x.zip", "/data/x.zip"),
+        ("FILE:///data/x.zip", "/data/x.zip"),
+        ("file:/data/x.zip", "/data/x.zip"),
+        ("s3://bucket/x.zip", None),
+        ("s3://aws_default@bucket/x.zip", None),
+        ("gs://bucket/x.zip", None),
+    ],
+)
+def test_one_function_decides_whether_a_uri_is_local(uri, path):
+    from airflow_provider_canvas_reports.destinations import Destination, local_path_of
+    from airflow_provider_canvas_reports.lineage import file_name
+
+    assert local_path_of(uri) == path
+    if path is not None:  # every reader agrees with it
+        assert file_name(uri) == ("file", path)
+        assert str(Destination(uri).local) == str(Path(path).absolute())

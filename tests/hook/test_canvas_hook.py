@@ -429,3 +429,36 @@ def test_a_retry_after_beyond_the_retry_budget_is_not_waited_out(emulator):
     with pytest.raises(CanvasRateLimitError):
         CanvasHook(retry_max_seconds=5).run(SELF)
     assert len(api_requests(emulator)) == 1
+
+
+@pytest.mark.parametrize("kind", ["500_after_action", "reset_after_action"])
+def test_start_once_adopts_the_report_whose_answer_was_lost(emulator, kind):
+    """What a TaskFlow task calling the hook gets: the same exactly-once start as the operator."""
+    emulator.add_fault(Fault(kind=kind, count=1, method="POST"))
+    report = CanvasHook().start_course_report_once(330, "course_pace_docx", {"section_ids": [1]})
+    assert emulator.post_count(330) == 1
+    posts = [r for r in api_requests(emulator) if r.method == "POST"]
+    assert len(posts) == 1  # not sent again: the report the lost answer carried was found
+    assert report["id"] == emulator.report_json(report["id"])["id"]
+
+
+def test_start_once_sends_again_when_canvas_made_nothing(emulator):
+    emulator.add_fault(Fault(kind="500", count=1, method="POST"))  # refused before anything was made
+    report = CanvasHook().start_course_report_once(331, "course_pace_docx", {"section_ids": [1]})
+    assert len([r for r in api_requests(emulator) if r.method == "POST"]) == 2
+    assert emulator.post_count(331) == 1
+    assert report["status"] == "created"
+
+
+def test_start_once_does_not_adopt_a_report_for_other_sections(emulator):
+    CanvasHook().start_course_report(332, "course_pace_docx", {"section_ids": [2]})
+    emulator.add_fault(Fault(kind="500", count=1, method="POST"))
+    CanvasHook().start_course_report_once(332, "course_pace_docx", {"section_ids": [1]})
+    assert emulator.post_count(332) == 2
+
+
+def test_start_once_gives_up_after_three_lost_answers(emulator):
+    emulator.add_fault(Fault(kind="500", count=-1, method="POST"))
+    with pytest.raises(CanvasServerError):
+        CanvasHook().start_course_report_once(333, "course_pace_docx", {"section_ids": [1]})
+    assert len([r for r in api_requests(emulator) if r.method == "POST"]) == 3
