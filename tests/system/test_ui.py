@@ -165,7 +165,8 @@ def test_ui_adds_a_canvas_connection_and_triggers_a_course_report(
     assert watch.state == "success", watch.describe()
     assert emulator.post_count(350) == 1
     page.goto(f"{base}/dags/{ON_DEMAND}/runs/{run['dag_run_id']}")
-    expect(page.get_by_role("row").filter(has_text="Success")).to_have_count(3)
+    # check_landing_root, start, wait, download
+    expect(page.get_by_role("row").filter(has_text="Success")).to_have_count(4)
     shot("07-run-succeeded")
 
     ui_run = system.trigger("canvas_system_round_trip", {"course_id": 351, "canvas_conn_id": "canvas_ui"})
