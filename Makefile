@@ -112,11 +112,15 @@ test-latest: | $(UV)
 	$(LATEST_VENV)-2.11/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_PYTEST_ARGS) || status=1; \
 	exit $${status:-0}
 
-# The sdist, the wheel built from it, and their metadata checked (what PyPI would refuse).
-dist: install
+# The sdist, the wheel built from it, and their metadata checked (what PyPI would refuse), in a
+# small venv of its own (build and twine from the lock): not the development venv.
+DIST_VENV ?= .venv-dist
+dist: | $(UV)
+	test -x $(DIST_VENV)/bin/python || $(PYTHON) -m venv $(DIST_VENV)
+	$(UV) pip install -q --python $(DIST_VENV)/bin/python --constraint $(LOCK) build twine
 	rm -rf dist
-	$(PY) -m build --outdir dist .
-	$(PY) -m twine check --strict dist/*
+	$(DIST_VENV)/bin/python -m build --outdir dist .
+	$(DIST_VENV)/bin/python -m twine check --strict dist/*
 
 demo: install
 	$(PY) -m airflow_provider_canvas_reports.demo --workdir .demo
