@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, TYPE_CHECKING, Union
 
-from airflow_provider_canvas_reports.exceptions import CanvasReportFileError
+from airflow_provider_canvas_reports.exceptions import CanvasInvalidInputError, CanvasReportFileError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -439,7 +439,9 @@ def _opened(source: Source) -> Iterator[tuple[IO[bytes], str]]:
             yield handle, path
         return
     if not hasattr(source, "read"):
-        raise TypeError(f"expected a path, bytes or a binary file object, not {type(source).__name__}")
+        raise CanvasInvalidInputError(
+            f"expected a path, bytes or a binary file object, not {type(source).__name__}"
+        )
     name = str(getattr(source, "name", None) or getattr(source, "path", None) or "<stream>")
     if _seekable(source):
         start = source.tell()
