@@ -48,6 +48,20 @@ def deferred(watch: RunWatch) -> bool:
     return watch.ti("wait").get("state") == "deferred"
 
 
+def deferral_taken(system: AirflowSystem, dag_id: str, run_id: str, task_id: str = "wait") -> bool:
+    """
+    Whether the scheduler has taken the exit of the try that deferred. Airflow 3.3 fails a task
+    whose deferring process's "success" executor event reaches a busy scheduler only after the
+    trigger fired and the task was queued again ("task-state-changed-externally"), so a test that
+    lets a trigger fire within seconds waits for this first.
+    """
+    key = f"TaskInstanceKey(dag_id='{dag_id}', task_id='{task_id}', run_id='{run_id}', try_number=1"
+    log = system.processes["scheduler"].log_path.read_text(errors="replace")
+    return any(
+        "Received executor event with state success" in line and key in line for line in log.splitlines()
+    )
+
+
 def test_deferred_sensor_survives_a_triggerer_crash(system: AirflowSystem, emulator: EmulatorControl):
     """
     SIGKILL the triggerer (its whole process tree) while the sensor waits on a held report; a new
@@ -202,6 +216,9 @@ def test_faults_during_a_real_run_end_in_success(system: AirflowSystem, emulator
         return faulted if 200 in faulted else []
 
     trigger_statuses = wait_until(trigger_got_through, timeout=30, what="the trigger to get past the faults")
+    wait_until(
+        lambda: deferral_taken(system, DAG_ID, run_id), timeout=60, what="the scheduler to take the deferral"
+    )
     emulator.add_fault(kind="500", server="storage", course_id=course_id)
     emulator.add_fault(kind="truncate", server="storage", course_id=course_id)
     emulator.finish_report(report_id)
