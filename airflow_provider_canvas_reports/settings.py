@@ -1,4 +1,10 @@
-"""How a ``canvas`` connection (plus hook arguments) becomes the settings every request uses."""
+"""
+How a ``canvas`` connection (plus hook arguments) becomes the settings every request uses.
+
+Problems raise a plain :class:`ValueError`, which :class:`~.hooks.canvas.CanvasHook` turns into
+:class:`~.exceptions.CanvasConnectionConfigError` naming the connection: this module is imported
+while Airflow loads the provider's info, before the error family can be.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
-
-from airflow_provider_canvas_reports.exceptions import CanvasConnectionConfigError
 
 #: Connection extras a user may set, with their defaults: the one place they are written. The
 #: hook, the connection form (``get_provider_info``) and the README's table all read them from here.
@@ -102,9 +106,7 @@ def _as_bool(name: str, value: Any) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise CanvasConnectionConfigError(
-        f"Canvas connection extra {name!r} must be true or false, got {value!r}"
-    )
+    raise ValueError(f"Canvas connection extra {name!r} must be true or false, got {value!r}")
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -121,14 +123,10 @@ def _coerce(name: str, value: Any) -> Any:
             number = int(number)
     except (TypeError, ValueError, OverflowError):
         kind = "a whole number" if isinstance(default, int) else "a number"
-        raise CanvasConnectionConfigError(
-            f"Canvas connection extra {name!r} must be {kind}, got {value!r}"
-        ) from None
+        raise ValueError(f"Canvas connection extra {name!r} must be {kind}, got {value!r}") from None
     minimum = 1 if name in ("retry_limit", "max_connections") else 0
     if number < minimum:
-        raise CanvasConnectionConfigError(
-            f"Canvas connection extra {name!r} must be at least {minimum}, got {value!r}"
-        )
+        raise ValueError(f"Canvas connection extra {name!r} must be at least {minimum}, got {value!r}")
     return number
 
 
@@ -136,7 +134,7 @@ def _ca_bundle(value: str) -> str:
     """A ``verify_ssl`` that is neither true nor false: the path of a CA bundle file (or folder)."""
     path = os.path.expanduser(value.strip())
     if not os.path.exists(path):
-        raise CanvasConnectionConfigError(
+        raise ValueError(
             f"Canvas connection extra 'verify_ssl' must be true, false or the path of a CA bundle; "
             f"{value!r} is not a word for true or false and no such file exists"
         )
@@ -155,7 +153,7 @@ def _is_loopback(hostname: str) -> bool:
 def normalize_base_url(host: str | None, allow_http: bool) -> str:
     """``school.instructure.com`` → ``https://school.instructure.com``; refuses plain HTTP off loopback."""
     if not host or not host.strip():
-        raise CanvasConnectionConfigError(
+        raise ValueError(
             "The Canvas connection has no host: set it to your Canvas URL, e.g. https://school.instructure.com"
         )
     url = host.strip()
@@ -163,11 +161,11 @@ def normalize_base_url(host: str | None, allow_http: bool) -> str:
         url = f"https://{url}"
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise CanvasConnectionConfigError(f"The Canvas URL {host!r} is not an http(s) URL")
+        raise ValueError(f"The Canvas URL {host!r} is not an http(s) URL")
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise CanvasConnectionConfigError("The Canvas URL must not carry credentials, a query or a fragment")
+        raise ValueError("The Canvas URL must not carry credentials, a query or a fragment")
     if parts.scheme == "http" and not (allow_http or _is_loopback(parts.hostname)):
-        raise CanvasConnectionConfigError(
+        raise ValueError(
             f"Refusing plain http:// for Canvas host {parts.hostname!r}: the token would travel unencrypted. "
             "Use https://, or set the connection extra allow_http=true if you really mean it."
         )
@@ -194,9 +192,7 @@ def build_settings(
         if value is not None and value != "":
             values[name] = _coerce(name, value)
     if not token:
-        raise CanvasConnectionConfigError(
-            "The Canvas connection has no access token: put it in the connection's password"
-        )
+        raise ValueError("The Canvas connection has no access token: put it in the connection's password")
     base_url = normalize_base_url(host, values.get("allow_http", DEFAULTS["allow_http"]))
     known = {f.name for f in fields(CanvasSettings)}
     return replace(
