@@ -29,6 +29,7 @@ from airflow_provider_canvas_reports.exceptions import (
 )
 from airflow_provider_canvas_reports.ids import (
     course_id_path_segment,
+    validate_id,
     validate_parameter_name,
     validate_report_id,
     validate_report_type,
@@ -177,12 +178,7 @@ def selection(parameters: Any) -> dict[str, list[str]]:
     params = parameters if isinstance(parameters, Mapping) else {}
     chosen: dict[str, list[str]] = {}
     for key in SELECTION_KEYS:
-        value = params.get(key)
-        if isinstance(value, str) and value.strip().startswith("["):
-            try:  # a template's rendering of a list: read as report_parameters reads it
-                value = json.loads(value)
-            except ValueError:
-                pass
+        value = _rendered_list(params.get(key))
         values = value if isinstance(value, (list, tuple)) else ([] if value in (None, "") else [value])
         chosen[key] = sorted(str(v) for v in values)
     return chosen
@@ -197,40 +193,35 @@ def same_selection(report: Mapping[str, Any], parameters: Mapping[str, Any] | No
     return selection(report.get("parameters")) == selection(parameters)
 
 
+def _rendered_list(value: Any) -> Any:
+    """A string holding a JSON list (a template's rendering of one) as that list; else ``value``."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(parsed, list):
+            return parsed
+    return value
+
+
 def _id_list(value: Any, name: str) -> list[int | str]:
     """``section_ids``/``enrollment_ids`` as a list of positive ids, or a clear refusal."""
+    value = _rendered_list(value)
     if isinstance(value, str):
-        text = value.strip()
-        parsed: Any = None
-        if text.startswith("["):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                parsed = None
-        if not isinstance(parsed, list):
-            raise CanvasInvalidInputError(
-                f"Invalid value {value!r} for report parameter {name!r}: expected a list of ids such as "
-                f"[1, 2]. A Jinja template renders a string: render a JSON list (e.g. "
-                f"'{{{{ params.{name} | tojson }}}}'), or set render_template_as_native_obj=True on the DAG"
-            )
-        value = parsed
+        raise CanvasInvalidInputError(
+            f"Invalid value {value!r} for report parameter {name!r}: expected a list of ids such as "
+            f"[1, 2]. A Jinja template renders a string: render a JSON list (e.g. "
+            f"'{{{{ params.{name} | tojson }}}}'), or set render_template_as_native_obj=True on the DAG"
+        )
     if value is None:
         return []
     items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
     if not isinstance(items, (list, tuple)):
         items = [items]
-    ids: list[int | str] = []
-    for item in items:
-        is_id = (isinstance(item, int) and not isinstance(item, bool) and 0 < item < 2**63) or (
-            isinstance(item, str) and item.isascii() and item.isdigit() and 0 < int(item) < 2**63
-        )
-        if not is_id:
-            raise CanvasInvalidInputError(
-                f"Invalid id {item!r} in report parameter {name!r}: expected positive Canvas ids, "
-                f"e.g. {name}=[123, 456]"
-            )
-        ids.append(item)
-    return ids
+    for item in items:  # ids keep their type (a form echoes strings, JSON keeps numbers)
+        validate_id(item, f"id in report parameter {name!r}")
+    return list(items)
 
 
 def _json_value(value: Any, name: str) -> Any:

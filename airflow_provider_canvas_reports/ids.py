@@ -106,6 +106,11 @@ def validate_report_type(report_type: object) -> str:
     return report_type
 
 
+def validate_id(value: object, what: str) -> int:
+    """Return ``value`` as an ``int`` if it is a positive Canvas id (or its digits); ``what`` names it."""
+    return _numeric(value, what)
+
+
 def validate_report_id(report_id: object) -> int:
     """Return ``report_id`` as an ``int`` if it is a positive integer (or its digits)."""
     return _numeric(report_id, "report_id")

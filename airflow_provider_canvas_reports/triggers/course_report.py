@@ -15,7 +15,6 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_canvas_reports import api, reports
 from airflow_provider_canvas_reports.api import FAILED_STATES, ReportStatus, report_summary
 from airflow_provider_canvas_reports.exceptions import CanvasError
-from airflow_provider_canvas_reports.reports import outage_pause
 from airflow_provider_canvas_reports.triggers import wake_grid
 
 _COMPLETE = ReportStatus.COMPLETE.value
@@ -112,13 +111,13 @@ class CourseReportTrigger(BaseTrigger):
                     except CanvasError as exc:
                         # Canvas away for longer than one call's retries: the wait goes on while
                         # it has time left; only errors no retry can fix end it.
-                        if not exc.retryable:
+                        if not reports.is_transient(exc):
                             raise
                         failures += 1
-                        event = self._outage(exc, failures, log)
+                        interval = reports.outage_pause(self.poll_interval, failures)
+                        event = self._outage(exc, failures, interval, log)
                         if event is not None:
                             break
-                        interval = outage_pause(self.poll_interval, failures)
                     else:
                         if failures:
                             log.info("Canvas answers again after %d failed status reads", failures)
@@ -143,7 +142,7 @@ class CourseReportTrigger(BaseTrigger):
             event = reports.error_event(exc, isinstance(exc, AirflowFailException))
         yield TriggerEvent(event)
 
-    def _outage(self, exc: CanvasError, failures: int, log: Any) -> dict[str, Any] | None:
+    def _outage(self, exc: CanvasError, failures: int, pause: float, log: Any) -> dict[str, Any] | None:
         """The timeout event if the wait's time is up during an outage, else None (log and go on)."""
         if self.end_time is not None and self.end_time <= time.time():
             message = reports.timeout_message(self.course_id, self.report_type, self.timeout or 0, None)
@@ -152,7 +151,7 @@ class CourseReportTrigger(BaseTrigger):
             "Canvas status read failed (%s); the wait goes on (%d failed in a row, next try in about %.0f s)",
             exc,
             failures,
-            outage_pause(self.poll_interval, failures),
+            pause,
         )
         return None
 
