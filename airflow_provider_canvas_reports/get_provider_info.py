@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_canvas_reports import __version__
-from airflow_provider_canvas_reports.settings import DEFAULTS, default_text
+from airflow_provider_canvas_reports.client.settings import DEFAULTS, default_text
 
 _PACKAGE = "airflow_provider_canvas_reports"
 

@@ -1,8 +1,8 @@
 """
 OpenLineage datasets for what the operators read and write, named per the OpenLineage naming spec.
 
-- A Canvas course report: namespace ``https://<canvas host>``, name
-  ``/courses/<course id>/reports/<report type>``.
+- A Canvas report type: namespace ``https://<canvas host>``, name
+  ``/courses/<course id>/reports/<report type>`` (``/accounts/<account id>/...`` for an account's).
 - A landed file: ``file`` + its absolute path; ``s3://<bucket>`` + its key; ``gs://<bucket>`` + its
   key; any other ObjectStoragePath ``<scheme>://<authority>`` + its path (a ``conn_id@`` is dropped).
 - A table written through common-sql: the hook's own OpenLineage naming (``postgres://host:port`` +
@@ -16,23 +16,21 @@ Every import of OpenLineage happens inside a function, through
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_provider_canvas_reports.destinations import local_path_of
 
+if TYPE_CHECKING:
+    from airflow_provider_canvas_reports.targets import ReportTarget
+
 _BUCKET_SCHEMES = {"s3": "s3", "s3a": "s3", "s3n": "s3", "gs": "gs", "gcs": "gs"}
 
 
-def canvas_report_name(base_url: str, course_id: Any, report_type: str) -> tuple[str, str]:
-    """``(namespace, name)`` of a Canvas course report: ``https://host``, ``/courses/101/reports/<type>``."""
-    from airflow_provider_canvas_reports.ids import course_id_path_segment
-
+def canvas_report_name(base_url: str, target: ReportTarget) -> tuple[str, str]:
+    """``(namespace, name)`` of a Canvas report type: ``https://host``, ``/courses/101/reports/<type>``."""
     parts = urlsplit(base_url)
-    return (
-        f"{parts.scheme}://{parts.netloc}",
-        f"/courses/{course_id_path_segment(course_id)}/reports/{report_type}",
-    )
+    return f"{parts.scheme}://{parts.netloc}", target.lineage_name
 
 
 def file_name(uri: str) -> tuple[str, str]:
@@ -55,9 +53,9 @@ def dataset(namespace: str, name: str) -> Any:
     return Dataset(namespace=namespace, name=name)
 
 
-def canvas_report_dataset(base_url: str, course_id: Any, report_type: str) -> Any:
-    """The Canvas course report as an OpenLineage dataset."""
-    return dataset(*canvas_report_name(base_url, course_id, report_type))
+def canvas_report_dataset(base_url: str, target: ReportTarget) -> Any:
+    """The Canvas report type (a course's or an account's) as an OpenLineage dataset."""
+    return dataset(*canvas_report_name(base_url, target))
 
 
 def file_dataset(uri: str, size: int | None = None) -> Any:

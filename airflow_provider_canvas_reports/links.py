@@ -42,7 +42,7 @@ class CanvasCourseLink(BaseOperatorLink):
     @staticmethod
     def course_url(operator: Any) -> str | None:
         """The course's page in Canvas for ``operator``'s (rendered) course and connection, if valid."""
-        from airflow_provider_canvas_reports.ids import course_id_path_segment
+        from airflow_provider_canvas_reports.client.ids import course_id_path_segment
 
         try:
             segment = course_id_path_segment(getattr(operator, "course_id", None))

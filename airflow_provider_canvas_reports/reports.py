@@ -3,66 +3,85 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_canvas_reports.api import ReportStatus, report_summary
 from airflow_provider_canvas_reports.exceptions import (
     CanvasError,
     CanvasReportFailedError,
     CanvasWaitFailedError,
 )
+from airflow_provider_canvas_reports.status import ReportStatus, report_summary
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from airflow_provider_canvas_reports._typing import Log
+    from airflow_provider_canvas_reports.targets import ReportTarget
 
-#: The statuses a :class:`~.triggers.course_report.CourseReportTrigger` event can carry.
+#: The statuses a :class:`~.triggers.report.ReportTrigger` event can carry.
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
+#: An account report still ``created`` after this long is queued behind another: the log says so once.
+QUEUED_NOTICE_SECONDS = 300.0
 
 
 def describe(report: Mapping[str, Any]) -> str:
     """
-    ``report 42 running``. A ``progress`` some deployments send is left out: it is not monotonic
-    and can stay below 100 once the report is complete, so it would only mislead.
+    ``report 42 running``, plus ``(12000 rows written)`` when Canvas counts them. A ``progress``
+    some deployments send is left out: it is not monotonic, can stay below 100 once the report is
+    complete, and is 100 when an account report fails, so it would only mislead.
     """
-    return f"report {report.get('id')} {report.get('status')}"
+    rows = report.get("current_line")
+    written = f" ({rows} rows written)" if isinstance(rows, int) and rows > 0 else ""
+    return f"report {report.get('id')} {report.get('status')}{written}"
 
 
-def log_status(log: Log, course_id: object, report: Mapping[str, Any]) -> None:
-    log.info("Canvas course %s: %s", course_id, describe(report))
+def log_status(log: Log, target: ReportTarget, report: Mapping[str, Any]) -> None:
+    log.info("Canvas %s: %s", target.where, describe(report))
 
 
-def failure(course_id: object, report_type: str, report: Mapping[str, Any]) -> CanvasReportFailedError:
-    return CanvasReportFailedError(
-        f"Canvas {report_type} report {report.get('id')} for course {course_id} ended in "
-        f"'{report.get('status')}'; Canvas will not finish it. Start a new report to try again."
+def log_queued(log: Log, target: ReportTarget, waited: float) -> None:
+    log.warning(
+        "%s is still queued after %.0f s: Canvas runs one report at a time per root account, so it "
+        "waits for the account's earlier reports to finish",
+        target.describe(),
+        waited,
     )
 
 
-def finished_summary(course_id: object, report_type: str, report: Mapping[str, Any]) -> dict[str, Any] | None:
+def failure(target: ReportTarget, report: Mapping[str, Any]) -> CanvasReportFailedError:
+    """The error for a failed report; Canvas's reason (``parameters.extra_text``) goes into it."""
+    params = report.get("parameters")
+    reason = params.get("extra_text") if isinstance(params, Mapping) else None
+    why = f": {reason}" if isinstance(reason, str) and reason.strip() else ""
+    return CanvasReportFailedError(
+        f"Canvas {target.report_type} report {report.get('id')} for {target.where} ended in "
+        f"'{report.get('status')}'{why}. Canvas will not finish it; start a new report to try again."
+    )
+
+
+def finished_summary(target: ReportTarget, report: Mapping[str, Any]) -> dict[str, Any] | None:
     """The safe summary if the report is complete, ``None`` while it runs; raises if it failed."""
     status = report.get("status")
     if ReportStatus.is_success(status):
         return report_summary(report)
     if ReportStatus.is_failure(status):
-        raise failure(course_id, report_type, report)
+        raise failure(target, report)
     return None
 
 
-def timeout_message(
-    course_id: object, report_type: str, timeout: float, report: Mapping[str, Any] | None
-) -> str:
+def timeout_message(target: ReportTarget, timeout: float, report: Mapping[str, Any] | None) -> str:
     last = f"; last seen: {describe(report)}" if report else ""
-    return (
-        f"Timed out after {timeout:g} s waiting for Canvas {report_type} report"
-        f"{' ' + str(report.get('id')) if report else ''} of course {course_id}{last}"
-    )
+    return f"Timed out after {timeout:g} s waiting for {target.describe()}{last}"
 
 
-def summary_from_event(
-    event: Mapping[str, Any] | None, course_id: object, report_type: str
-) -> dict[str, Any]:
+def event_report_id(event: Mapping[str, Any] | None) -> Any:
+    """The id of the report a trigger event is about (every event of ours says), or ``None``."""
+    if not isinstance(event, Mapping):
+        return None
+    report = event.get("report")
+    return event.get("report_id", report.get("id") if isinstance(report, Mapping) else None)
+
+
+def summary_from_event(event: Mapping[str, Any] | None, target: ReportTarget) -> dict[str, Any]:
     """
     Validate a trigger event and return the report summary it carries.
 
@@ -72,12 +91,12 @@ def summary_from_event(
     from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
     if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
-        raise CanvasError(f"Unexpected trigger event for Canvas course {course_id} {report_type}: {event!r}")
+        raise CanvasError(f"Unexpected trigger event for {target.describe()}: {event!r}")
     status = event["status"]
     if status == "success":
         return dict(event["report"])
     if status == "failed":
-        raise failure(course_id, report_type, event.get("report") or {})
+        raise failure(target, event.get("report") or {})
     if status == "timeout":
         raise AirflowSensorTimeout(event.get("message") or "Timed out waiting for the Canvas report")
     raise _error_from_event(event, event.get("message") or "The Canvas report trigger failed")

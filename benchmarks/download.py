@@ -53,7 +53,7 @@ def child(argv: list[str] | None = None) -> int:
 
     from airflow.providers.common.compat.sdk import ObjectStoragePath
 
-    from airflow_provider_canvas_reports.download import ReportFileDownloader  # noqa: F401
+    from airflow_provider_canvas_reports.client.download import ReportFileDownloader  # noqa: F401
     from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 
     hook = CanvasHook("canvas_default")

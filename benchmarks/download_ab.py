@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     import requests
 
     from airflow_provider_canvas_reports import download
-    from airflow_provider_canvas_reports.settings import CanvasSettings
+    from airflow_provider_canvas_reports.client.settings import CanvasSettings
     from airflow_provider_canvas_reports.testing import EmulatorControl, ReportBehaviour
     from benchmarks.emulator import EmulatorProcess
 

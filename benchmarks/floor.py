@@ -26,11 +26,12 @@ async def _async_floor(base_url: str, token: str, course: int, report: int, call
 
     import aiohttp
 
-    from airflow_provider_canvas_reports import api
-    from airflow_provider_canvas_reports.settings import CanvasSettings
-    from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
+    from airflow_provider_canvas_reports.client import calls as canvas_calls
+    from airflow_provider_canvas_reports.targets import CourseReport
+    from airflow_provider_canvas_reports.client.settings import CanvasSettings
+    from airflow_provider_canvas_reports.client.transport import AsyncTransport, async_clients
 
-    request = api.get_course_report(course, REPORT_TYPE, report)
+    request = canvas_calls.get_report(CourseReport.of(course, REPORT_TYPE, report))
     settings = CanvasSettings(base_url, token)
     out: dict[str, float] = {}
     async with (

@@ -58,7 +58,7 @@ CALL_RATIO_TARGET = 1.2
 
 def default_max_connections() -> int:
     """``max_connections`` our triggers get when nothing overrides it (``settings.DEFAULTS``)."""
-    from airflow_provider_canvas_reports.settings import DEFAULTS
+    from airflow_provider_canvas_reports.client.settings import DEFAULTS
 
     return int(DEFAULTS["max_connections"])
 

@@ -64,7 +64,7 @@ def preload(impl: str) -> None:
         import aiohttp  # noqa: F401
 
         import airflow_provider_canvas_reports.hooks.canvas
-        import airflow_provider_canvas_reports.transports  # noqa: F401
+        import airflow_provider_canvas_reports.client.transport  # noqa: F401
         from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger  # noqa: F401
     else:
         import aiohttp  # noqa: F401
@@ -78,7 +78,7 @@ def pool_state() -> tuple[int | None, int | None, int]:
     Of our shared pooled clients on this loop: (open connections, requests holding one, callers
     waiting at the ``PooledClient.gate`` semaphore).
     """
-    from airflow_provider_canvas_reports.transports import async_clients
+    from airflow_provider_canvas_reports.client.transport import async_clients
 
     connections: int | None = None
     in_use: int | None = None
@@ -112,7 +112,7 @@ def effective_max_connections(args: argparse.Namespace) -> int | None:
     """The ``max_connections`` our triggers run with: the override, else the provider's default."""
     if args.impl != "ours":
         return None
-    from airflow_provider_canvas_reports.settings import DEFAULTS
+    from airflow_provider_canvas_reports.client.settings import DEFAULTS
 
     return args.max_connections or DEFAULTS["max_connections"]
 

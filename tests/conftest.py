@@ -54,7 +54,7 @@ def airflow_db() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def _emulator_session():
     emulator = CanvasEmulator(
-        tokens={TOKEN: "teacher", "student-token": "student", "other-teacher": "teacher"}
+        tokens={TOKEN: "admin", "student-token": "student", "other-teacher": "teacher"}
     )
     emulator.start()
     yield emulator

@@ -51,14 +51,14 @@ def courses_to_land() -> list[dict[str, Any]]:
     The courses (and sections) to report on, from the ``canvas_courses`` Variable. Every course must
     name its sections or enrollments: checked here, before any report starts.
     """
-    from airflow_provider_canvas_reports.api import report_parameters
     from airflow_provider_canvas_reports.exceptions import CanvasInvalidInputError
+    from airflow_provider_canvas_reports.targets import CourseReport
 
     # The default is passed by position: Airflow 3 names it ``default``, Airflow 2.11 ``default_var``.
     courses = Variable.get("canvas_courses", DEFAULT_COURSES, deserialize_json=True)
     for course in courses:
         try:
-            report_parameters("course_pace_docx", parameters_for(course))
+            CourseReport.of(course["course_id"], "course_pace_docx").check_parameters(parameters_for(course))
         except ValueError as exc:
             raise CanvasInvalidInputError(f"canvas_courses entry {course!r}: {exc}") from exc
     return courses

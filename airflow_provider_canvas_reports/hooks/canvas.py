@@ -1,8 +1,9 @@
-"""CanvasHook: Canvas LMS's Course Reports API, for tasks (sync) and triggers (async)."""
+"""CanvasHook: the one door to Canvas LMS's report APIs, for tasks (sync) and triggers (async)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -10,22 +11,28 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_canvas_reports import api, redact
+from airflow_provider_canvas_reports import redact
+from airflow_provider_canvas_reports.client import calls, paging
+from airflow_provider_canvas_reports.client.ids import validate_account_id
+from airflow_provider_canvas_reports.client.settings import CanvasSettings, build_settings
 from airflow_provider_canvas_reports.exceptions import (
     CanvasConnectionConfigError,
     CanvasError,
     CanvasInvalidInputError,
     CanvasNoReportError,
+    CanvasNotFoundError,
 )
-from airflow_provider_canvas_reports.settings import CanvasSettings, build_settings
+from airflow_provider_canvas_reports.status import ACTIVE_STATES, ReportStatus
+from airflow_provider_canvas_reports.targets import AccountReport, CourseReport, ReportTarget
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import requests
 
-    from airflow_provider_canvas_reports.download import DownloadResult
-    from airflow_provider_canvas_reports.transports import AsyncTransport, SyncTransport
+    from airflow_provider_canvas_reports._typing import Log
+    from airflow_provider_canvas_reports.client.download import DownloadResult
+    from airflow_provider_canvas_reports.client.transport import AsyncTransport, LeasedCall, SyncTransport
 
 
 #: A "no report" 500 is checked once more before it is believed (the second check is the last).
@@ -38,7 +45,7 @@ START_CLOCK_SKEW = timedelta(minutes=5)
 
 class CanvasHook(BaseHook):
     """
-    Talk to Canvas LMS's Course Reports API.
+    Talk to Canvas LMS: course reports, account reports, and their files.
 
     The connection's host is the Canvas URL (``https://school.instructure.com``) and its password
     the access token. Transient failures (connection errors, timeouts, 5xx, throttling) are
@@ -113,7 +120,7 @@ class CanvasHook(BaseHook):
 
     @cached_property
     def transport(self) -> SyncTransport:
-        from airflow_provider_canvas_reports.transports import SyncTransport
+        from airflow_provider_canvas_reports.client.transport import SyncTransport
 
         return SyncTransport(self.settings, self.log)
 
@@ -135,63 +142,82 @@ class CanvasHook(BaseHook):
         Hold it for as long as you poll (a trigger holds it for its whole run); the client closes
         when its last lease ends, including on cancellation.
         """
-        from airflow_provider_canvas_reports.transports import AsyncTransport, async_clients
+        from airflow_provider_canvas_reports.client.transport import AsyncTransport, async_clients
 
         settings = await self.asettings()
         async with async_clients.lease(settings) as pooled:
             yield AsyncTransport(pooled, settings, self.log)
 
-    def run(self, request: api.CanvasRequest) -> Any:
+    def run(self, request: calls.CanvasRequest) -> Any:
         """Send a described Canvas request (with retries) and return what it reads."""
         self.log.debug("Canvas %s", request.label)
         return self.transport.call(request)
 
-    async def arun(self, request: api.CanvasRequest) -> Any:
+    async def arun(self, request: calls.CanvasRequest) -> Any:
         """Async :meth:`run`, over the event loop's shared client."""
         self.log.debug("Canvas %s", request.label)
         async with self.async_transport() as transport:
             return await transport.call(request)
 
-    # --- course reports --------------------------------------------------------------------------
+    def paginate(self, request: calls.CanvasRequest, max_pages: int = paging.MAX_PAGES) -> Iterator[Any]:
+        """
+        The items of a list call, page after page (``Link: rel="next"``, followed as given on the
+        connection's Canvas host only); each page is retried like any call.
 
-    def start_course_report(
-        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
+        :raises CanvasUnexpectedResponseError: if Canvas still links to a next page after ``max_pages``.
+        """
+        for _ in range(max_pages):
+            page = self.run(request)
+            yield from page.items
+            if not page.next_url:
+                return
+            request = paging.next_request(request, page.next_url, self.settings.base_url)
+        raise paging.too_many_pages(request, max_pages)
+
+    async def apaginate(
+        self, request: calls.CanvasRequest, max_pages: int = paging.MAX_PAGES
+    ) -> AsyncIterator[Any]:
+        """Async :meth:`paginate`."""
+        settings = await self.asettings()
+        for _ in range(max_pages):
+            page = await self.arun(request)
+            for item in page.items:
+                yield item
+            if not page.next_url:
+                return
+            request = paging.next_request(request, page.next_url, settings.base_url)
+        raise paging.too_many_pages(request, max_pages)
+
+    # --- any report: a target says which --------------------------------------------------------
+
+    def start_report(
+        self, target: ReportTarget, parameters: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """
-        Start a course report; Canvas makes a new one on every call.
+        Start a report, making exactly one even when an answer is lost.
 
-        :param course_id: a Canvas course id, or ``sis_course_id:X`` and the other alternate forms.
-        :param report_type: the report type, e.g. ``course_pace_docx``.
-        :param parameters: report parameters, e.g. ``{"section_ids": [1, 2]}``.
-        :return: the new report object.
-        """
-        return self.run(api.start_course_report(course_id, report_type, parameters))
+        The parameters are checked before any request. After a 5xx, a reset or a read timeout the
+        POST may or may not have reached Canvas: before it is sent again, Canvas is asked whether
+        it made the report (a course: the token's last report of the type; an account: the type's
+        runs, newest first). A report created since this call began (allowing
+        :data:`START_CLOCK_SKEW` for Canvas's clock) with exactly these parameters is the one the
+        lost answer carried, and is returned. Otherwise the start is sent again, at most
+        :data:`START_ATTEMPTS` times in all, with the hook's backoff. Errors that surely did
+        nothing (throttling, a refused connection) are retried by :meth:`run` as for any call.
 
-    def start_course_report_once(
-        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """
-        Start a course report, making at most one even when an answer is lost.
-
-        After a 5xx, a reset or a read timeout the POST may or may not have reached Canvas. Before
-        it is sent again, the token's last report of this type is read: one created since this call
-        began (allowing :data:`START_CLOCK_SKEW` for Canvas's clock) for exactly these
-        ``section_ids`` and ``enrollment_ids`` is the one the lost answer carried, and is returned.
-        Otherwise the start is sent again, at most :data:`START_ATTEMPTS` times in all, with the
-        hook's backoff. Errors that surely did nothing (throttling, a refused connection) are
-        retried by :meth:`run` as for any call.
-
-        :param course_id: a Canvas course id, or an alternate form such as ``sis_course_id:X``.
-        :param report_type: the report type, e.g. ``course_pace_docx``.
-        :param parameters: report parameters, e.g. ``{"section_ids": [1, 2]}``.
+        :param target: the report type to start (``CourseReport.of(...)``, ``AccountReport.of(...)``).
+        :param parameters: the report's parameters.
         :return: the report object (new, or the one the lost answer made).
-        :raises CanvasInvalidInputError: before any request, for ids or parameters Canvas cannot take.
+        :raises CanvasInvalidInputError: before any request, for parameters Canvas cannot take.
+        :raises CanvasNotFoundError: for an account report type the account does not offer, naming
+            the types it offers.
         """
         import tenacity
 
-        from airflow_provider_canvas_reports.transports import retry_options
+        from airflow_provider_canvas_reports.client.transport import retry_options
 
-        request = api.start_course_report(course_id, report_type, parameters)
+        checked = target.check_parameters(parameters)
+        request = calls.start_report(target, checked)
         since = datetime.now(timezone.utc) - START_CLOCK_SKEW
         options = retry_options(self.settings, self.log)
         options["stop"] = tenacity.stop_after_attempt(START_ATTEMPTS)
@@ -201,10 +227,10 @@ class CanvasHook(BaseHook):
 
         def lost(state: tenacity.RetryCallState) -> None:
             self.log.warning(
-                "Starting the %s report for course %s may or may not have reached Canvas (%s); "
+                "Starting the %s report for %s may or may not have reached Canvas (%s); "
                 "looking for the report it may have made in %.1f s (attempt %d of %d)",
-                report_type,
-                course_id,
+                target.report_type,
+                target.where,
                 state.outcome.exception() if state.outcome else None,
                 state.upcoming_sleep,
                 state.attempt_number + 1,
@@ -215,30 +241,168 @@ class CanvasHook(BaseHook):
         for attempt in tenacity.Retrying(**options):
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
-                    made = self._course_report_made_since(course_id, report_type, parameters, since)
+                    made = self._made_since(target, checked, since)
                     if made is not None:
                         self.log.info(
                             "Canvas made report %s before the answer was lost; using it", made["id"]
                         )
                         return made
                     self.log.info("Canvas made no report; starting it again")
-                return self.run(request)
+                try:
+                    return self._own(target, self.run(request))
+                except CanvasNotFoundError as exc:
+                    raise self._not_found(target, exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _course_report_made_since(
-        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None, since: datetime
+    def _made_since(
+        self, target: ReportTarget, checked: Mapping[str, Any], since: datetime
     ) -> dict[str, Any] | None:
-        last = self.get_last_course_report(course_id, report_type)
-        if last is None or not api.same_selection(last, parameters):
+        """The report a lost start made, if Canvas lists one created since ``since`` with ``checked``."""
+        if isinstance(target, AccountReport):
+            candidates = [self._own(target, run) for run in self.run(calls.list_report_runs(target)).items]
+        else:
+            candidates = [
+                r for r in [self.get_last_course_report(target.context_id, target.report_type)] if r
+            ]
+        for report in candidates:  # newest first
+            created = _parse_time(report.get("created_at"))
+            if created is None or created < since:
+                return None
+            if target.started_with(report, checked):
+                return report
+        return None
+
+    def _not_found(self, target: ReportTarget, exc: CanvasNotFoundError) -> CanvasNotFoundError:
+        """A 404 on an account report start: name the types the account offers (one more call)."""
+        if not isinstance(target, AccountReport):
+            return exc
+        try:
+            offered = sorted(str(t.get("report")) for t in self.list_account_reports(target.context_id))
+        except CanvasNotFoundError:
+            return CanvasNotFoundError(
+                f"Canvas account {target.context_id} was not found (or this token cannot read its "
+                f"reports): {exc.canvas_message}",
+                status_code=404,
+                canvas_message=exc.canvas_message,
+            )
+        return CanvasNotFoundError(
+            f"Canvas account {target.context_id} offers no {target.report_type!r} report; it offers: "
+            f"{', '.join(offered) or '(none)'}",
+            status_code=404,
+            canvas_message=exc.canvas_message,
+        )
+
+    def get_report(self, target: ReportTarget) -> dict[str, Any]:
+        """The report ``target.report_id`` (its status, and once complete its file)."""
+        return self._own(target, self.run(calls.get_report(target)))
+
+    async def aget_report(self, target: ReportTarget) -> dict[str, Any]:
+        """Async :meth:`get_report`."""
+        return self._own(target, await self.arun(calls.get_report(target)))
+
+    async def open_report_reader(self, target: ReportTarget, log: Log | None = None) -> LeasedCall:
+        """
+        A reader of the report's status for a long wait (what a trigger polls with): it holds a
+        lease on the event loop's shared HTTP client and the one request it repeats, nothing else.
+        ``await reader.read()`` for each status (retried like any call), ``await reader.close()``
+        once done (also on cancellation).
+
+        The connection is read in a task of its own, on a copy of this context: the lookup
+        (asgiref's ``sync_to_async``) sets context variables that would otherwise stay in the
+        caller's context for as long as it waits.
+        """
+        from airflow_provider_canvas_reports.client.transport import LeasedCall
+
+        request = calls.get_report(target)
+        settings = await asyncio.create_task(self.asettings())
+        return LeasedCall.open(settings, request, log or self.log)
+
+    def find_running_report(
+        self, target: ReportTarget, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """
+        The newest report of this type still queued or running with exactly these parameters, or
+        ``None`` (a course: the token's last report; an account: the type's newest runs).
+        """
+        checked = target.check_parameters(parameters)
+        if isinstance(target, AccountReport):
+            runs = [self._own(target, run) for run in self.run(calls.list_report_runs(target)).items]
+        else:
+            runs = [r for r in [self.get_last_course_report(target.context_id, target.report_type)] if r]
+        for report in runs:
+            if report.get("status") in ACTIVE_STATES and target.started_with(report, checked):
+                return report
+        return None
+
+    def cancel_report(self, target: ReportTarget) -> str | None:
+        """
+        Stop a report we walk away from, so it does not hold the account's one report queue.
+
+        A running account report is aborted (``PUT .../abort``); one still queued (``created``,
+        which Canvas cannot abort) is deleted. A finished report, and any course report (Canvas
+        cannot stop those), is left alone. The log says which.
+
+        :return: ``"aborted"``, ``"deleted"`` or ``None`` (nothing done).
+        """
+        if not target.can_abort:
+            self.log.info("Canvas cannot stop course reports: %s keeps running", target.describe())
             return None
-        created = _parse_time(last.get("created_at"))
-        return last if created is not None and created >= since else None
+        status = self.get_report(target).get("status")
+        if status in (ReportStatus.RUNNING.value, ReportStatus.COMPILING.value):
+            try:
+                self.run(calls.abort_report(target))
+            except CanvasNotFoundError:  # it ended (or was never running) since the read
+                status = self.get_report(target).get("status")
+            else:
+                self.log.warning("Aborted %s (it was %s)", target.describe(), status)
+                return "aborted"
+        if status == ReportStatus.CREATED.value:
+            self.run(calls.delete_report(target))
+            self.log.warning(
+                "Deleted %s: it was still queued, and Canvas can abort only a running report",
+                target.describe(),
+            )
+            return "deleted"
+        self.log.info("%s is already %s; nothing to stop", target.describe(), status)
+        return None
+
+    @staticmethod
+    def _own(target: ReportTarget, report: dict[str, Any]) -> dict[str, Any]:
+        """
+        Say whose report this is in the report itself: Canvas's account reports name neither the
+        account nor, under ``report_type``, the type (they carry ``report``).
+        """
+        report.setdefault(target.context_key, target.context_id)
+        report.setdefault("report_type", report.get("report") or target.report_type)
+        return report
+
+    # --- course reports --------------------------------------------------------------------------
+
+    def start_course_report(
+        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """
+        Start a course report, making exactly one even when an answer is lost (:meth:`start_report`).
+
+        :param course_id: a Canvas course id, or ``sis_course_id:X`` and the other alternate forms.
+        :param report_type: the report type, e.g. ``course_pace_docx``.
+        :param parameters: report parameters, e.g. ``{"section_ids": [1, 2]}``.
+        :return: the new report object.
+        :raises CanvasInvalidInputError: before any request, for ids or parameters Canvas cannot take.
+        """
+        return self.start_report(CourseReport.of(course_id, report_type), parameters)
+
+    def start_course_report_once(
+        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The same as :meth:`start_course_report` (which now settles a lost answer itself)."""
+        return self.start_course_report(course_id, report_type, parameters)
 
     def get_course_report(
         self, course_id: int | str, report_type: str, report_id: int | str
     ) -> dict[str, Any]:
         """Return the report ``report_id`` (its status, and once complete its file)."""
-        return self.run(api.get_course_report(course_id, report_type, report_id))
+        return self.get_report(CourseReport.of(course_id, report_type, report_id))
 
     def get_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
         """
@@ -247,7 +411,7 @@ class CanvasHook(BaseHook):
         With no report, older Canvas answers ``{}`` and current Canvas its generic HTTP 500; the
         500 is checked once more (it could be a passing fault) and then read as ``None``.
         """
-        request = api.get_last_course_report(course_id, report_type)
+        request = calls.get_last_course_report(CourseReport.of(course_id, report_type))
         for check in _NO_REPORT_CHECKS:
             try:
                 return self.run(request)
@@ -255,21 +419,15 @@ class CanvasHook(BaseHook):
                 self._log_no_report(course_id, report_type, check)
         return None
 
-    async def astart_course_report(
-        self, course_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Async :meth:`start_course_report`."""
-        return await self.arun(api.start_course_report(course_id, report_type, parameters))
-
     async def aget_course_report(
         self, course_id: int | str, report_type: str, report_id: int | str
     ) -> dict[str, Any]:
         """Async :meth:`get_course_report`."""
-        return await self.arun(api.get_course_report(course_id, report_type, report_id))
+        return await self.aget_report(CourseReport.of(course_id, report_type, report_id))
 
     async def aget_last_course_report(self, course_id: int | str, report_type: str) -> dict[str, Any] | None:
         """Async :meth:`get_last_course_report`."""
-        request = api.get_last_course_report(course_id, report_type)
+        request = calls.get_last_course_report(CourseReport.of(course_id, report_type))
         for check in _NO_REPORT_CHECKS:
             try:
                 return await self.arun(request)
@@ -288,6 +446,79 @@ class CanvasHook(BaseHook):
         else:
             self.log.info("Canvas course %s has no %s report from this token", course_id, report_type)
 
+    # --- account reports -------------------------------------------------------------------------
+
+    def list_account_reports(self, account_id: int | str) -> list[dict[str, Any]]:
+        """
+        The report types the account offers (``GET /api/v1/accounts/:id/reports``): each with
+        ``report``, ``title``, ``parameters`` (name → ``{required, description}``) and ``last_run``.
+        Which types exist depends on the account's settings: read this, never assume a type.
+        """
+        return list(self.paginate(calls.list_account_reports(validate_account_id(account_id))))
+
+    async def alist_account_reports(self, account_id: int | str) -> list[dict[str, Any]]:
+        """Async :meth:`list_account_reports`."""
+        request = calls.list_account_reports(validate_account_id(account_id))
+        return [item async for item in self.apaginate(request)]
+
+    def start_account_report(
+        self, account_id: int | str, report_type: str, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """
+        Start an account report, making exactly one even when an answer is lost (:meth:`start_report`).
+
+        Flags are sent as Canvas reads them (JSON booleans), ``skip_message`` defaults to true (no
+        e-mail per run), and a ``provisioning_csv``/``sis_export_csv`` without any true part is
+        refused before any request.
+
+        :param account_id: a Canvas account id, ``self``, or ``sis_account_id:X``.
+        :param report_type: the report type, e.g. ``provisioning_csv``.
+        :param parameters: report parameters, e.g. ``{"users": True, "enrollment_term_id": 12}``.
+        :return: the new report object (with ``account_id`` and ``report_type`` added).
+        :raises CanvasInvalidInputError: before any request, for ids or parameters Canvas cannot take.
+        :raises CanvasNotFoundError: for a type the account does not offer, naming those it does.
+        """
+        return self.start_report(AccountReport.of(account_id, report_type), parameters)
+
+    def get_account_report(
+        self, account_id: int | str, report_type: str, report_id: int | str
+    ) -> dict[str, Any]:
+        """The account report ``report_id`` (status, ``current_line``, and once complete its file)."""
+        return self.get_report(AccountReport.of(account_id, report_type, report_id))
+
+    async def aget_account_report(
+        self, account_id: int | str, report_type: str, report_id: int | str
+    ) -> dict[str, Any]:
+        """Async :meth:`get_account_report`."""
+        return await self.aget_report(AccountReport.of(account_id, report_type, report_id))
+
+    def list_account_report_runs(
+        self, account_id: int | str, report_type: str, max_pages: int = paging.MAX_PAGES
+    ) -> list[dict[str, Any]]:
+        """The runs of one account report type, newest first (every page, up to ``max_pages``)."""
+        target = AccountReport.of(account_id, report_type)
+        return [self._own(target, run) for run in self.paginate(calls.list_report_runs(target), max_pages)]
+
+    def abort_account_report(
+        self, account_id: int | str, report_type: str, report_id: int | str
+    ) -> dict[str, Any]:
+        """
+        Abort a running account report (``PUT .../abort``). Canvas aborts only a running report and
+        answers 404 (:class:`CanvasNotFoundError`) for any other: :meth:`cancel_report` decides
+        between abort and delete for you.
+        """
+        target = AccountReport.of(account_id, report_type, report_id)
+        return self._own(target, self.run(calls.abort_report(target)))
+
+    def delete_account_report(
+        self, account_id: int | str, report_type: str, report_id: int | str
+    ) -> dict[str, Any]:
+        """Delete an account report (Canvas's soft delete: its status becomes ``deleted``)."""
+        target = AccountReport.of(account_id, report_type, report_id)
+        return self._own(target, self.run(calls.delete_report(target)))
+
+    # --- files -----------------------------------------------------------------------------------
+
     def download_report_file(
         self,
         report: Mapping[str, Any],
@@ -295,17 +526,20 @@ class CanvasHook(BaseHook):
         on_progress: Callable[[int], None] | None = None,
     ) -> DownloadResult:
         """
-        Stream a complete report's file into ``fileobj`` and return its size and sha256.
+        Stream a complete report's file (a course or an account report) into ``fileobj`` and return
+        its size and sha256.
 
         Follows Canvas's redirect to object storage without sending ``Authorization`` there,
         checks the byte count against ``attachment.size``, and retries a cut or failed transfer
         (by range when the storage allows, else from the start, so ``fileobj`` must be seekable).
+        A ``file_url`` that storage refuses (expired) is read afresh from the report once.
 
-        :param report: the report object from :meth:`get_course_report`, with ``file_url``.
+        :param report: the report object from :meth:`get_report` (or a family's ``get_*_report``),
+            with ``file_url``.
         :param fileobj: a writable, seekable binary file.
         :param on_progress: called with the bytes written so far after each chunk.
         """
-        from airflow_provider_canvas_reports.download import ReportFileDownloader
+        from airflow_provider_canvas_reports.client.download import ReportFileDownloader
 
         file_url = report.get("file_url")
         if not file_url:
@@ -321,15 +555,16 @@ class CanvasHook(BaseHook):
 
     def _refresher(self, report: Mapping[str, Any]) -> Callable[[], str] | None:
         """How to read ``report`` again for a fresh ``file_url`` (``None`` if it cannot say where from)."""
-        course_id, report_type, report_id = (report.get(k) for k in ("course_id", "report_type", "id"))
-        if course_id is None or not report_type or report_id is None:
+        target = _target_of(report)
+        if target is None:
             return None
 
         def refresh() -> str:
-            fresh = self.get_course_report(course_id, str(report_type), report_id)
+            fresh = self.get_report(target)
             if not fresh.get("file_url"):
                 raise CanvasInvalidInputError(
-                    f"Canvas report {report_id} has no file_url any more (status {fresh.get('status')})"
+                    f"Canvas report {target.report_id} has no file_url any more "
+                    f"(status {fresh.get('status')})"
                 )
             return str(fresh["file_url"])
 
@@ -340,7 +575,7 @@ class CanvasHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Make one cheap authenticated call (``GET /api/v1/users/self``) for the UI's Test button."""
         try:
-            user = self.run(api.get_self())
+            user = self.run(calls.get_self())
         except Exception as exc:
             return False, str(exc)
         return True, f"Connected to {self.settings.base_url} as {user.get('name') or user.get('id')}"
@@ -374,6 +609,18 @@ class CanvasHook(BaseHook):
                     lazy_gettext(spec["label"]), widget=BS3TextFieldWidget(), description=spec["description"]
                 )
         return widgets
+
+
+def _target_of(report: Mapping[str, Any]) -> ReportTarget | None:
+    """The target a report read through this hook belongs to, or ``None`` if it does not say."""
+    report_type, report_id = report.get("report_type") or report.get("report"), report.get("id")
+    for family, key in ((AccountReport, "account_id"), (CourseReport, "course_id")):
+        if report.get(key) is not None and report_type and report_id is not None:
+            try:
+                return family.of(report[key], report_type, report_id)
+            except CanvasInvalidInputError:
+                return None
+    return None
 
 
 def _parse_time(value: object) -> datetime | None:

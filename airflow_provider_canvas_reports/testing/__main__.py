@@ -25,7 +25,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="Canvas API port (0: any free port)")
     parser.add_argument("--storage-port", type=int, default=0, help="object-storage port (0: any free port)")
     parser.add_argument("--files-port", type=int, default=0, help="files-domain port (0: any free port)")
-    parser.add_argument("--token", action="append", help="teacher token (repeatable; default emulator-token)")
+    parser.add_argument("--token", action="append", help="account admin token (course and account reports; repeatable; default emulator-token)")
     parser.add_argument(
         "--student-token", action="append", default=[], help="token of a student (repeatable)"
     )
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    tokens = dict.fromkeys(args.token or ["emulator-token"], "teacher")
+    tokens = dict.fromkeys(args.token or ["emulator-token"], "admin")
     tokens.update(dict.fromkeys(args.student_token, "student"))
     emulator = CanvasEmulator(
         tokens,

@@ -1,4 +1,5 @@
-"""The Canvas API host: throttle, authentication, course reports and verified file downloads."""
+"""The Canvas API host: throttle, authentication, course reports (account reports: :mod:`.account_api`)
+and verified file downloads."""
 
 from __future__ import annotations
 
@@ -7,17 +8,16 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, unquote
 
-from airflow_provider_canvas_reports.testing import responses
+from airflow_provider_canvas_reports.testing import account_api, responses
 from airflow_provider_canvas_reports.testing.downloads import verified_download
 from airflow_provider_canvas_reports.testing.http import Response
-from airflow_provider_canvas_reports.testing.reports import REPORT_TYPES, permit_parameters
+from airflow_provider_canvas_reports.testing.reports import REPORT_TYPES, Report, permit_parameters
 from airflow_provider_canvas_reports.testing.throttle import format_float
 
 if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing.http import Request
     from airflow_provider_canvas_reports.testing.interface import ServerState
     from airflow_provider_canvas_reports.testing.models import User
-    from airflow_provider_canvas_reports.testing.reports import Report
 
 
 def bearer_token(request: Request) -> str | None:
@@ -70,6 +70,10 @@ def _route(state: ServerState, request: Request, token: str | None, now: float) 
     rest = parts[2:]
     if rest == ["users", "self"] and method == "GET":
         return responses.json_response(200, user.to_json()) if user else responses.unauthenticated()
+    if rest[:1] == ["accounts"] and 3 <= len(rest) <= 6 and rest[2] == "reports":
+        if user is None:
+            return responses.unauthenticated()
+        return account_api.route(state, request, user, rest[1:], method, now)
     if len(rest) in (4, 5) and rest[0] == "courses" and rest[2] == "reports":
         if user is None:
             return responses.unauthenticated()
@@ -121,7 +125,7 @@ def _render(state: ServerState, report: Report, now: float) -> Response:
 
 def _show(state: ServerState, course_id: int, raw_id: str, user: User, now: float) -> Response:
     report = state.find_report(int(raw_id)) if raw_id.isascii() and raw_id.isdigit() else None
-    if report is None or report.course_id != course_id:
+    if not isinstance(report, Report) or report.course_id != course_id:
         return responses.not_found()
     if report.user_id != user.id:
         return responses.unauthorized()

@@ -72,6 +72,22 @@ class EmulatorControl:
         behaviour = behaviour if behaviour is not None else ReportBehaviour(**fields)
         self._call("PUT", "behaviour", {"course_id": course_id, **behaviour.to_dict()})
 
+    def account_post_count(self, account_id: int | None = None) -> int:
+        """POSTs that created an account report, for one account or in total."""
+        counts = self.stats()["account_post_counts"]
+        return sum(counts.values()) if account_id is None else int(counts.get(str(account_id), 0))
+
+    def set_account_behaviour(
+        self, account_id: int | None, behaviour: ReportBehaviour | None = None, **fields: Any
+    ) -> None:
+        """Behaviour of new account reports of ``account_id`` (None: every account)."""
+        behaviour = behaviour if behaviour is not None else ReportBehaviour(**fields)
+        self._call("PUT", "account_behaviour", {"account_id": account_id, **behaviour.to_dict()})
+
+    def set_account_report_types(self, account_id: int, report_types: list[str] | None) -> None:
+        """Which report types ``account_id`` offers (None: the emulator's default four)."""
+        self._call("PUT", "account_report_types", {"account_id": account_id, "report_types": report_types})
+
     def set_course_plan(self, course_id: int, plan: CoursePlan | None) -> None:
         """What pace documents of ``course_id``'s new reports hold (None: the default plan)."""
         payload = {"course_id": course_id, "plan": None if plan is None else plan.to_dict()}

@@ -4,12 +4,14 @@ Control requests need no token and are never recorded, throttled or faulted.
 
 | call | effect |
 |---|---|
-| ``GET /__emulator__/stats`` | counters: posts per course, requests and connections per server |
+| ``GET /__emulator__/stats`` | counters: posts per course and account, requests and connections per server |
 | ``GET /__emulator__/urls`` | ``{"base_url", "storage_url", "files_url"}`` |
 | ``GET /__emulator__/requests`` | recorded requests (bodies as latin-1 strings) |
 | ``POST /__emulator__/faults`` | add a fault (JSON of :class:`Fault`) |
 | ``DELETE /__emulator__/faults`` | clear faults |
 | ``PUT /__emulator__/behaviour`` | ``{"course_id": null or int, ...ReportBehaviour fields}`` |
+| ``PUT /__emulator__/account_behaviour`` | ``{"account_id": null or int, ...ReportBehaviour fields}`` |
+| ``PUT /__emulator__/account_report_types`` | ``{"account_id": int, "report_types": [...] or null}`` |
 | ``PUT /__emulator__/course_plan`` | ``{"course_id": int, "plan": CoursePlan.to_dict() or null}`` |
 | ``GET /__emulator__/reports/<id>`` | the report JSON (not counted as a read) |
 | ``POST /__emulator__/reports/<id>/finish`` | ``{"outcome": "complete"}`` |
@@ -65,6 +67,16 @@ def _dispatch(emu: EmulatorState, method: str, route: str, payload: Any) -> Resp
         values = dict(payload)
         course_id = values.pop("course_id", None)
         emu.set_behaviour(None if course_id is None else int(course_id), ReportBehaviour.from_dict(values))
+        return ok
+    if (method, route) == ("PUT", "account_behaviour"):
+        values = dict(payload)
+        account_id = values.pop("account_id", None)
+        emu.set_account_behaviour(
+            None if account_id is None else int(account_id), ReportBehaviour.from_dict(values)
+        )
+        return ok
+    if (method, route) == ("PUT", "account_report_types"):
+        emu.set_account_report_types(int(payload["account_id"]), payload.get("report_types"))
         return ok
     if (method, route) == ("PUT", "course_plan"):
         plan = payload.get("plan")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from airflow_provider_canvas_reports.testing.account_reports import AccountReport
     from airflow_provider_canvas_reports.testing.http import Request
     from airflow_provider_canvas_reports.testing.models import Fault, RecordedRequest, ReportBehaviour, User
     from airflow_provider_canvas_reports.testing.reports import Attachment, Report
@@ -23,7 +24,11 @@ class ServerState(Protocol):
     def storage_url(self) -> str:
         """Origin of the object store (pre-signed URLs point there)."""
 
-    def file_origin(self, report: Report) -> str:
+    @property
+    def base_url(self) -> str:
+        """Origin of the API host (pagination links point there)."""
+
+    def file_origin(self, report: Report | AccountReport) -> str:
         """Origin of the report's ``file_url``: the API host or the files domain."""
 
     # --- every request: records, faults, throttle
@@ -65,13 +70,27 @@ class ServerState(Protocol):
     ) -> Report:
         """Make (and count) a new report."""
 
-    def find_report(self, report_id: int) -> Report | None:
+    def resolve_account(self, raw: str) -> int | None:
+        """The account a decoded ``:account_id`` segment names (``self``: the root), or None."""
+
+    def account_report_types(self, account_id: int) -> tuple[str, ...]:
+        """The account report types ``account_id`` offers."""
+
+    def create_account_report(
+        self, account_id: int, report_type: str, parameters: dict[str, Any], user: User
+    ) -> AccountReport:
+        """Make (and count) an account report, queued behind the root account's last one."""
+
+    def account_report_runs(self, account_id: int, report_type: str) -> list[AccountReport]:
+        """The account's reports of one type, newest first."""
+
+    def find_report(self, report_id: int) -> Report | AccountReport | None:
         """A report by id."""
 
     def last_report(self, course_id: int, user_id: int, report_type: str) -> Report | None:
         """The user's most recent report of that type in that course."""
 
-    def materialize(self, report: Report, now: float) -> Attachment | None:
+    def materialize(self, report: Report | AccountReport, now: float) -> Attachment | None:
         """The report's attachment, created and stored the first time the report is seen complete."""
 
     def find_attachment(self, attachment_id: int) -> Attachment | None:

@@ -64,6 +64,11 @@ class User:
         """Whether the user holds ``read_reports`` in every course."""
         return self.role in READ_REPORTS_ROLES
 
+    @property
+    def can_read_account_reports(self) -> bool:
+        """Whether the user holds the account right ``read_reports`` (account admins)."""
+        return self.role == "admin"
+
     def to_json(self) -> dict[str, Any]:
         """``GET /api/v1/users/self``."""
         first, _, last = self.name.partition(" ")
@@ -97,6 +102,8 @@ class ReportBehaviour:
     (older Canvas: ``200 {}``).
     ``file_host``: where ``file_url`` points: ``"api"`` (the API host's ``/files/:id/download``) or
     ``"files"`` (a separate files domain, :attr:`CanvasEmulator.files_url`, which knows no tokens).
+    ``rows``: account reports: data rows in each CSV. ``seed``: account reports: what the rows hold
+    (the same seed and size give the same bytes).
     """
 
     created_seconds: float = 0.05
@@ -109,6 +116,8 @@ class ReportBehaviour:
     sequential: bool = True
     last_without_report: str = "error"
     file_host: str = "api"
+    rows: int = 20
+    seed: int = 0
 
     def __post_init__(self) -> None:
         choices = {
@@ -123,6 +132,8 @@ class ReportBehaviour:
                 raise ValueError(f"{name} must be one of {sorted(allowed)}, not {value!r}")
         if not 0 <= self.file_size <= MAX_FILE_SIZE:
             raise ValueError(f"file_size must be between 0 and {MAX_FILE_SIZE}")
+        if self.rows < 0:
+            raise ValueError("rows must not be negative")
         if self.created_seconds < 0 or self.running_seconds < 0:
             raise ValueError("created_seconds and running_seconds must not be negative")
 
@@ -237,6 +248,7 @@ class Counters:
     requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SERVERS, 0))
     connections: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SERVERS, 0))
     posts: dict[int, int] = field(default_factory=dict)
+    account_posts: dict[int, int] = field(default_factory=dict)
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:

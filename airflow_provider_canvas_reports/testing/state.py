@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from airflow_provider_canvas_reports.testing.account_reports import ACCOUNT_REPORT_TYPES, AccountReport
 from airflow_provider_canvas_reports.testing.models import (
     READ_REPORTS_ROLES,
     Counters,
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 
 ALTERNATE_ID_KINDS = ("sis_course_id", "sis_integration_id", "lti_context_id", "uuid")
 DEFAULT_COURSE_IDS = range(1, 1_000_000)
+DEFAULT_ACCOUNT_IDS = range(1, 1_000)
+#: ``/api/v1/accounts/self`` is the domain's root account.
+ROOT_ACCOUNT_ID = 1
 #: Forget expired signatures once this many are remembered.
 SIGNATURES_BEFORE_CLEANUP = 50_000
 
@@ -52,7 +56,7 @@ class EmulatorState:
         self._lock = threading.RLock()
         self.host = host
         self.port = self.storage_port = self.files_port = 0
-        self._initial_tokens = dict(tokens if tokens is not None else {"emulator-token": "teacher"})
+        self._initial_tokens = dict(tokens if tokens is not None else {"emulator-token": "admin"})
         self.record_requests = record_requests
         #: Throttle settings, read on every request.
         self.rate_limit_high_water = 600.0
@@ -83,7 +87,7 @@ class EmulatorState:
         """``{"base_url", "storage_url", "files_url"}``."""
         return {"base_url": self.base_url, "storage_url": self.storage_url, "files_url": self.files_url}
 
-    def file_origin(self, report: Report) -> str:
+    def file_origin(self, report: Report | AccountReport) -> str:
         """The origin the report's ``file_url`` points at."""
         return self.files_url if report.behaviour.file_host == "files" else self.base_url
 
@@ -103,7 +107,11 @@ class EmulatorState:
             self._report_ids = itertools.count(1)
             self._attachment_ids = itertools.count(5001)
             self._error_report_ids = itertools.count(1_000_001)
-            self._reports: dict[int, Report] = {}
+            self._reports: dict[int, Report | AccountReport] = {}
+            self._account_tail: AccountReport | None = None
+            self._account_types: dict[int, tuple[str, ...]] = {}
+            self._account_behaviours: dict[int, ReportBehaviour] = {}
+            self._account_sis_ids: dict[str, int] = {}
             self._course_tail: dict[int, Report] = {}
             self._last_reports: dict[tuple[int, int, str], Report] = {}
             self._attachments: dict[int, Attachment] = {}
@@ -195,6 +203,59 @@ class EmulatorState:
                 course_id = self._alternate_ids.get((kind, value))
             return course_id if course_id is not None and self._course_exists(course_id) else None
 
+    # ------------------------------------------------------------------------------- accounts
+    def add_account(self, account_id: int, *, sis_account_id: str | None = None) -> None:
+        """Give account ``account_id`` (accounts 1..999 exist already) an ``sis_account_id``."""
+        with self._lock:
+            if sis_account_id is not None:
+                self._account_sis_ids[sis_account_id] = account_id
+
+    def resolve_account(self, raw: str) -> int | None:
+        """The numeric id a decoded ``:account_id`` segment names (``self``: the root), or None."""
+        with self._lock:
+            if raw == "self":
+                return ROOT_ACCOUNT_ID
+            if raw.isascii() and raw.isdigit() and len(raw) <= 19:
+                account_id: int | None = int(raw)
+            else:
+                kind, _, value = raw.partition(":")
+                account_id = self._account_sis_ids.get(value) if kind == "sis_account_id" else None
+            known = account_id in DEFAULT_ACCOUNT_IDS or account_id in self._account_sis_ids.values()
+            return account_id if known else None
+
+    def set_account_report_types(self, account_id: int, report_types: list[str] | None) -> None:
+        """Which report types ``account_id`` offers (None: :data:`~.account_reports.ACCOUNT_REPORT_TYPES`)."""
+        unknown = set(report_types or ()) - set(ACCOUNT_REPORT_TYPES)
+        if unknown:
+            raise ValueError(f"the emulator has no account report types {sorted(unknown)}")
+        with self._lock:
+            if report_types is None:
+                self._account_types.pop(account_id, None)
+            else:
+                self._account_types[account_id] = tuple(report_types)
+
+    def account_report_types(self, account_id: int) -> tuple[str, ...]:
+        """The report types ``account_id`` offers."""
+        with self._lock:
+            return self._account_types.get(account_id, tuple(ACCOUNT_REPORT_TYPES))
+
+    def set_account_behaviour(self, account_id: int | None, behaviour: ReportBehaviour) -> None:
+        """How account reports of ``account_id`` (None: every account) started from now on behave."""
+        with self._lock:
+            self._account_behaviours[0 if account_id is None else account_id] = behaviour
+
+    def account_behaviour_for(self, account_id: int) -> ReportBehaviour:
+        """The behaviour a new report of ``account_id`` gets."""
+        with self._lock:
+            found = self._account_behaviours.get(account_id) or self._account_behaviours.get(0)
+            return found or self.default_behaviour
+
+    def account_post_count(self, account_id: int | None = None) -> int:
+        """POSTs that created an account report, for one account or in total."""
+        with self._lock:
+            posts = self._counters.account_posts
+            return sum(posts.values()) if account_id is None else posts.get(account_id, 0)
+
     # ------------------------------------------------------------------------------ behaviour
     def set_behaviour(self, course_id: int | None, behaviour: ReportBehaviour) -> None:
         """How reports of ``course_id`` (None: every course without its own) behave from now on."""
@@ -223,7 +284,7 @@ class EmulatorState:
             return self._plans.get(course_id) or default_plan(course_id)
 
     def finish_report(self, report_id: int, outcome: str = "complete") -> None:
-        """End a report now (for ``hold=True``): ``complete`` or ``error``."""
+        """End a report (course or account) now (for ``hold=True``): ``complete`` or ``error``."""
         if outcome not in ("complete", "error"):
             raise ValueError(f"outcome must be 'complete' or 'error', not {outcome!r}")
         with self._lock:
@@ -372,6 +433,7 @@ class EmulatorState:
             return {
                 "post_count": sum(counters.posts.values()),
                 "post_counts": {str(k): v for k, v in counters.posts.items()},
+                "account_post_counts": {str(k): v for k, v in counters.account_posts.items()},
                 "request_count": sum(counters.requests.values()),
                 "requests": dict(counters.requests),
                 "connections": dict(counters.connections),
@@ -380,7 +442,7 @@ class EmulatorState:
 
     # ------------------------------------------------------------------------------- reports
     @property
-    def reports(self) -> dict[int, Report]:
+    def reports(self) -> dict[int, Report | AccountReport]:
         """Every report by id (live objects; read them, do not mutate)."""
         with self._lock:
             return dict(self._reports)
@@ -393,7 +455,7 @@ class EmulatorState:
             self.materialize(report, now)
             return report.to_json(now, base_url or self.file_origin(report), count_read=False)
 
-    def materialize(self, report: Report, now: float) -> Attachment | None:
+    def materialize(self, report: Report | AccountReport, now: float) -> Attachment | None:
         """The report's attachment, created and stored the first time the report is seen complete."""
         with self._lock:
             known = report.attachment is not None
@@ -450,8 +512,40 @@ class EmulatorState:
             self._counters.posts[course_id] = self._counters.posts.get(course_id, 0) + 1
             return report
 
-    def find_report(self, report_id: int) -> Report | None:
-        """A report by id."""
+    def create_account_report(
+        self, account_id: int, report_type: str, parameters: dict[str, Any], user: User
+    ) -> AccountReport:
+        """Make (and count) an account report, queued behind the root account's last one."""
+        with self._lock:
+            behaviour = self.account_behaviour_for(account_id)
+            report = AccountReport(
+                id=next(self._report_ids),
+                account_id=account_id,
+                report_type=report_type,
+                parameters=parameters,
+                user_id=user.id,
+                behaviour=behaviour,
+                created=time.time(),
+                previous=self._account_tail if behaviour.sequential else None,
+            )
+            self._reports[report.id] = report
+            self._account_tail = report
+            self._counters.account_posts[account_id] = self._counters.account_posts.get(account_id, 0) + 1
+            return report
+
+    def account_report_runs(self, account_id: int, report_type: str) -> list[AccountReport]:
+        """The account's reports of one type, newest first."""
+        with self._lock:
+            return [
+                r
+                for r in reversed(self._reports.values())
+                if isinstance(r, AccountReport)
+                and r.account_id == account_id
+                and r.report_type == report_type
+            ]
+
+    def find_report(self, report_id: int) -> Report | AccountReport | None:
+        """A report (course or account) by id."""
         with self._lock:
             return self._reports.get(report_id)
 

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_canvas_reports.client.settings import (
+    DEFAULTS,
+    CanvasSettings,
+    build_settings,
+    default_text,
+)
 from airflow_provider_canvas_reports.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
-from airflow_provider_canvas_reports.settings import DEFAULTS, CanvasSettings, build_settings, default_text
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

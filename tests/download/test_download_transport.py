@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from airflow_provider_canvas_reports.download import ProgressLog, ReportFileDownloader, human_size
+from airflow_provider_canvas_reports.client.download import ProgressLog, ReportFileDownloader, human_size
+from airflow_provider_canvas_reports.client.settings import CanvasSettings
 from airflow_provider_canvas_reports.exceptions import CanvasTransportError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-from airflow_provider_canvas_reports.settings import CanvasSettings
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.helpers import connection_uri_json
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from airflow_provider_canvas_reports import api
+from airflow_provider_canvas_reports.client import calls
 from airflow_provider_canvas_reports.exceptions import (
     CanvasAuthError,
     CanvasBadRequestError,
@@ -19,12 +19,13 @@ from airflow_provider_canvas_reports.exceptions import (
     CanvasUnexpectedResponseError,
 )
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+from airflow_provider_canvas_reports.targets import CourseReport
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.helpers import TOKEN, connection_uri_json
 
 SECTIONS = {"section_ids": [11, 12]}
 #: A cheap GET that always has an answer: the probe for how the transport copes with faults.
-SELF = api.get_self()
+SELF = calls.get_self()
 
 
 def api_requests(emulator, method=None):
@@ -102,7 +103,7 @@ def test_hex_sis_ids_reach_the_course(emulator):
 
 async def test_async_methods_match_the_sync_ones(emulator):
     hook = CanvasHook()
-    started = await hook.astart_course_report(105, "course_pace_docx", SECTIONS)
+    started = hook.start_course_report(105, "course_pace_docx", SECTIONS)
     fetched = await hook.aget_course_report(105, "course_pace_docx", started["id"])
     last = await hook.aget_last_course_report(105, "course_pace_docx")
     assert fetched["id"] == last["id"] == started["id"]
@@ -379,10 +380,11 @@ def test_token_never_reaches_logs_or_errors(emulator, caplog):
     assert TOKEN not in repr(CanvasHook().settings)
 
 
-def test_start_is_not_repeated_after_an_ambiguous_server_error(emulator):
+def test_the_transport_does_not_repeat_a_start_after_an_ambiguous_server_error(emulator):
     emulator.add_fault(Fault(kind="500", count=1, method="POST"))
+    target = CourseReport.of(101, "course_pace_docx")
     with pytest.raises(CanvasServerError):
-        CanvasHook().start_course_report(101, "course_pace_docx", SECTIONS)
+        CanvasHook().run(calls.start_report(target, target.check_parameters(SECTIONS)))
     assert len(api_requests(emulator, "POST")) == 1
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from airflow_provider_canvas_reports.lineage import canvas_report_name, file_name
+from airflow_provider_canvas_reports.targets import AccountReport, CourseReport
 from tests.landing_helpers import download_conf, finished_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,15 +120,19 @@ def test_landed_files_are_named_per_the_openlineage_spec(uri, expected):
 
 
 def test_canvas_reports_are_named_by_host_course_and_type():
-    assert canvas_report_name("https://school.instructure.com", 101, "course_pace_docx") == (
+    assert canvas_report_name("https://school.instructure.com", CourseReport.of(101, "course_pace_docx")) == (
         "https://school.instructure.com",
         "/courses/101/reports/course_pace_docx",
     )
     assert canvas_report_name(
-        "https://school.instructure.com", "sis_course_id:MATH 101", "course_pace_docx"
+        "https://school.instructure.com", CourseReport.of("sis_course_id:MATH 101", "course_pace_docx")
     ) == (
         "https://school.instructure.com",
         "/courses/sis_course_id:MATH%20101/reports/course_pace_docx",
+    )
+    assert canvas_report_name("https://school.instructure.com", AccountReport.of(1, "provisioning_csv")) == (
+        "https://school.instructure.com",
+        "/accounts/1/reports/provisioning_csv",
     )
 
 
@@ -186,7 +191,8 @@ def test_the_lineage_methods_make_no_request(monkeypatch):
     )
     start = StartCourseReportOperator(task_id="start", course_id=101, parameters={"section_ids": [1]})
     download = DownloadCourseReportOperator(task_id="download", course_id=101, report_id=7, destination="/x/")
-    download._landed = ("http://127.0.0.1:9", 101, "course_pace_docx", "s3://landing/canvas/x.zip", 42)
+    target = CourseReport.of(101, "course_pace_docx", 7)
+    download._landed = ("http://127.0.0.1:9", target, "s3://landing/canvas/x.zip", 42)
 
     started, landed = (op.get_openlineage_facets_on_complete(None) for op in (start, download))
 

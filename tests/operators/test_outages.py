@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_canvas_reports import reports
 from airflow_provider_canvas_reports.exceptions import CanvasAuthError, CanvasError, CanvasNotFoundError
+from airflow_provider_canvas_reports.targets import CourseReport
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
 from tests.helpers import TOKEN, run_dag
@@ -84,7 +85,7 @@ async def test_an_error_no_retry_can_fix_keeps_its_type_through_the_trigger_even
     assert event.payload["error_type"] == "CanvasAuthError"
     assert emulator.requests[-1].status == 401
     with pytest.raises(CanvasAuthError, match="Canvas did not accept it"):
-        reports.summary_from_event(event.payload, 276, "course_pace_docx")
+        reports.summary_from_event(event.payload, CourseReport.of(276, "course_pace_docx"))
 
 
 async def test_a_deleted_report_ends_the_wait_at_once_as_not_found(emulator):
@@ -92,9 +93,11 @@ async def test_a_deleted_report_ends_the_wait_at_once_as_not_found(emulator):
     assert event.payload["error_type"] == "CanvasNotFoundError"
     assert status_reads(emulator, 277) == 1
     with pytest.raises(CanvasNotFoundError):
-        reports.summary_from_event(event.payload, 277, "course_pace_docx")
+        reports.summary_from_event(event.payload, CourseReport.of(277, "course_pace_docx"))
 
 
 def test_an_unknown_error_type_in_an_event_is_still_a_canvas_error():
     with pytest.raises(CanvasError, match="boom"):
-        reports.summary_from_event({"status": "error", "message": "boom", "error_type": "KeyError"}, 1, "x")
+        reports.summary_from_event(
+            {"status": "error", "message": "boom", "error_type": "KeyError"}, CourseReport.of(1, "x")
+        )

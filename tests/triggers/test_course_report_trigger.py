@@ -10,9 +10,9 @@ import time
 import pytest
 import requests
 
+from airflow_provider_canvas_reports.client.transport import async_clients
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
-from airflow_provider_canvas_reports.transports import async_clients
 from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
 from tests.helpers import TOKEN, connection_uri_json
 

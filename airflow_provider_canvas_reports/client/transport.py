@@ -2,7 +2,7 @@
 The two thin transports: ``requests`` for tasks, ``aiohttp`` for triggers.
 
 They move bytes and nothing else; what to send and how to read the answer is in
-:mod:`airflow_provider_canvas_reports.api`, and when to retry is :func:`retry_options`, shared by
+:mod:`.calls` and :mod:`.responses`, and when to retry is :func:`retry_options`, shared by
 both. Heavy HTTP libraries are imported here only, and this module only when a hook first calls.
 
 Both take the cheap path first: one attempt, no retry machinery. Only a retryable failure builds
@@ -24,12 +24,7 @@ from urllib.parse import urlsplit
 import tenacity
 
 from airflow_provider_canvas_reports import __version__, redact
-from airflow_provider_canvas_reports.api import (
-    CanvasRequest,
-    RawResponse,
-    rate_limit_remaining,
-    read_response,
-)
+from airflow_provider_canvas_reports.client.responses import RawResponse, rate_limit_remaining, read_response
 from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasTransportError
 
 if TYPE_CHECKING:
@@ -39,7 +34,8 @@ if TYPE_CHECKING:
     import requests
 
     from airflow_provider_canvas_reports._typing import Log
-    from airflow_provider_canvas_reports.settings import CanvasSettings
+    from airflow_provider_canvas_reports.client.calls import CanvasRequest
+    from airflow_provider_canvas_reports.client.settings import CanvasSettings
 
 USER_AGENT = f"airflow-provider-canvas-reports/{__version__}"
 
@@ -397,6 +393,33 @@ class AsyncTransport:
                     raise first.pop()
                 return await self._once(request)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class LeasedCall:
+    """
+    One request sent again and again over a lease on the loop's shared client: what a long wait
+    (a trigger) holds, and nothing more (three slots).
+    """
+
+    __slots__ = ("_pooled", "_request", "_transport")
+
+    def __init__(self, pooled: PooledClient, request: CanvasRequest, log: Log) -> None:
+        self._pooled = pooled
+        self._request = request
+        self._transport = AsyncTransport(pooled, pooled.settings, log)
+
+    @classmethod
+    def open(cls, settings: CanvasSettings, request: CanvasRequest, log: Log) -> LeasedCall:
+        """Take a lease on the running loop's client for ``settings``; pair with :meth:`close`."""
+        return cls(async_clients.acquire(settings), request, log)
+
+    async def read(self) -> Any:
+        """Send the request (with retries) and return what it reads."""
+        return await self._transport.call(self._request)
+
+    async def close(self) -> None:
+        """End the lease (the last one closes the client, shielded from cancellation)."""
+        await async_clients.release(self._pooled)
 
 
 class _AsyncClientPool:

@@ -17,8 +17,11 @@ from airflow_provider_canvas_reports.exceptions import CanvasInvalidInputError
 _NUMERIC_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
 _REPORT_TYPE = re.compile(r"[a-z0-9_]{1,100}", re.ASCII)
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+", re.ASCII)
-_ALTERNATE_ID_PREFIXES = ("sis_course_id", "sis_integration_id", "lti_context_id", "uuid")
-_HEX_PREFIXES = ("sis_course_id", "sis_integration_id")
+_ALTERNATE_ID_PREFIXES = {
+    "course_id": ("sis_course_id", "sis_integration_id", "lti_context_id", "uuid"),
+    "account_id": ("sis_account_id", "sis_integration_id", "lti_context_id", "uuid"),
+}
+_HEX_PREFIXES = ("sis_course_id", "sis_account_id", "sis_integration_id")
 _MAX_ID = 2**63 - 1
 
 
@@ -40,7 +43,7 @@ def _numeric(value: object, what: str) -> int:
     return number
 
 
-def _check_alternate_value(value: str, original: str) -> None:
+def _check_alternate_value(value: str, original: str, what: str) -> None:
     problem = None
     if not value:
         problem = "the part after the prefix is empty"
@@ -51,7 +54,37 @@ def _check_alternate_value(value: str, original: str) -> None:
     elif unicodedata.normalize("NFC", value) != value:
         problem = "it is not in Unicode normal form NFC"
     if problem:
-        raise CanvasInvalidInputError(f"Invalid course_id {original!r}: {problem}")
+        raise CanvasInvalidInputError(f"Invalid {what} {original!r}: {problem}")
+
+
+def _context_segment(value: object, what: str) -> str:
+    """A course or account id (``what``) as a URL path segment, or a refusal naming it."""
+    if not isinstance(value, str) or not value[:1].isalpha():
+        return str(_numeric(value, what))
+    prefixes = _ALTERNATE_ID_PREFIXES[what]
+    prefix, sep, rest = value.partition(":")
+    if sep and prefix == "hex":
+        inner, sep2, hex_value = rest.partition(":")
+        if sep2 and inner in _HEX_PREFIXES and inner in prefixes and _HEX.fullmatch(hex_value):
+            return f"hex:{inner}:{hex_value.lower()}"
+        raise CanvasInvalidInputError(
+            f"Invalid {what} {value!r}: expected 'hex:{prefixes[0]}:<hex digits, whole bytes>'"
+        )
+    if sep and prefix in prefixes:
+        _check_alternate_value(rest, value, what)
+        if "/" in rest or "." in rest:
+            # Canvas's routes cannot take these even URL-encoded; its hex form carries any SIS id.
+            if prefix in _HEX_PREFIXES:
+                return f"hex:{prefix}:{rest.encode().hex()}"
+            raise CanvasInvalidInputError(f"Invalid {what} {value!r}: a {prefix} cannot contain '/' or '.'")
+        return f"{prefix}:{quote(rest, safe='')}"
+    if what == "account_id" and value == "self":
+        return value
+    forms = ", ".join(p + ":X" for p in prefixes)
+    also = "'self', " if what == "account_id" else ""
+    raise CanvasInvalidInputError(
+        f"Invalid {what} {value!r}: expected a number or one of {also}{forms}, hex:{prefixes[0]}:<hex>"
+    )
 
 
 def course_id_path_segment(course_id: object) -> str:
@@ -63,30 +96,16 @@ def course_id_path_segment(course_id: object) -> str:
     URL-encoded) and ``hex:sis_course_id:<hex>``. A SIS id with ``/`` or ``.``, which Canvas's routes
     cannot take, is sent in the hex form.
     """
-    if not isinstance(course_id, str) or not course_id[:1].isalpha():
-        return str(_numeric(course_id, "course_id"))
-    prefix, sep, value = course_id.partition(":")
-    if sep and prefix == "hex":
-        inner, sep2, hex_value = value.partition(":")
-        if sep2 and inner in _HEX_PREFIXES and _HEX.fullmatch(hex_value):
-            return f"hex:{inner}:{hex_value.lower()}"
-        raise CanvasInvalidInputError(
-            f"Invalid course_id {course_id!r}: expected 'hex:sis_course_id:<hex digits, whole bytes>'"
-        )
-    if sep and prefix in _ALTERNATE_ID_PREFIXES:
-        _check_alternate_value(value, course_id)
-        if "/" in value or "." in value:
-            # Canvas's routes cannot take these even URL-encoded; its hex form carries any SIS id.
-            if prefix in _HEX_PREFIXES:
-                return f"hex:{prefix}:{value.encode().hex()}"
-            raise CanvasInvalidInputError(
-                f"Invalid course_id {course_id!r}: a {prefix} cannot contain '/' or '.'"
-            )
-        return f"{prefix}:{quote(value, safe='')}"
-    raise CanvasInvalidInputError(
-        f"Invalid course_id {course_id!r}: expected a number or one of "
-        f"{', '.join(p + ':X' for p in _ALTERNATE_ID_PREFIXES)}, hex:sis_course_id:<hex>"
-    )
+    return _context_segment(course_id, "course_id")
+
+
+def account_id_path_segment(account_id: object) -> str:
+    """
+    Return ``account_id`` as a URL path segment, or raise :class:`ValueError` naming it: a Canvas
+    account id, ``self`` (the domain's root account), or ``sis_account_id:X`` and the other
+    alternate forms, as for :func:`course_id_path_segment`.
+    """
+    return _context_segment(account_id, "account_id")
 
 
 def validate_course_id(course_id: object) -> int | str:
@@ -95,6 +114,14 @@ def validate_course_id(course_id: object) -> int | str:
     if isinstance(course_id, str) and course_id[:1].isalpha():
         return course_id
     return _numeric(course_id, "course_id")
+
+
+def validate_account_id(account_id: object) -> int | str:
+    """Return the account id as given (an ``int`` for numeric ids) after checking it."""
+    account_id_path_segment(account_id)
+    if isinstance(account_id, str) and account_id[:1].isalpha():
+        return account_id
+    return _numeric(account_id, "account_id")
 
 
 def validate_report_type(report_type: object) -> str:

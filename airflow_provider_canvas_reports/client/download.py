@@ -24,18 +24,19 @@ from urllib.parse import urljoin, urlsplit
 import tenacity
 
 from airflow_provider_canvas_reports import redact
-from airflow_provider_canvas_reports.api import CanvasRequest, RawResponse, error_for
-from airflow_provider_canvas_reports.exceptions import (
-    CanvasDownloadError,
-    CanvasError,
-    CanvasStorageRefusedError,
-)
-from airflow_provider_canvas_reports.transports import (
+from airflow_provider_canvas_reports.client.calls import CanvasRequest
+from airflow_provider_canvas_reports.client.responses import RawResponse, error_for
+from airflow_provider_canvas_reports.client.transport import (
     USER_AGENT,
     describe_failure,
     retry_options,
     transport_error,
     url_without_query,
+)
+from airflow_provider_canvas_reports.exceptions import (
+    CanvasDownloadError,
+    CanvasError,
+    CanvasStorageRefusedError,
 )
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     import requests
 
     from airflow_provider_canvas_reports._typing import Log
-    from airflow_provider_canvas_reports.settings import CanvasSettings
+    from airflow_provider_canvas_reports.client.settings import CanvasSettings
 
 #: Bytes read from the socket, then written and hashed, per step: small enough to stay in a core's
 #: L2 cache between the three, large enough to keep system calls few.
