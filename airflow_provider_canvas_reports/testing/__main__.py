@@ -25,7 +25,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="Canvas API port (0: any free port)")
     parser.add_argument("--storage-port", type=int, default=0, help="object-storage port (0: any free port)")
     parser.add_argument("--files-port", type=int, default=0, help="files-domain port (0: any free port)")
-    parser.add_argument("--token", action="append", help="account admin token (course and account reports; repeatable; default emulator-token)")
+    parser.add_argument(
+        "--token",
+        action="append",
+        help="admin token: course and account reports (repeatable; default emulator-token)",
+    )
     parser.add_argument(
         "--student-token", action="append", default=[], help="token of a student (repeatable)"
     )
