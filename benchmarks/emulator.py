@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default="bench-token")
     args = parser.parse_args(argv)
 
-    emulator = CanvasEmulator({args.token: "teacher"}, port=args.port, record_requests=False)
+    emulator = CanvasEmulator({args.token: "admin"}, port=args.port, record_requests=False)
     emulator.request_cost = 0.0  # throttle off: X-Rate-Limit-Remaining stays at the high-water mark
     emulator.default_behaviour = ReportBehaviour(hold=True, sequential=False)
     stop = threading.Event()

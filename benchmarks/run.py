@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: benchmarks/run.py
 from benchmarks.common import ROOT, WORK, machine_info, run_child
 from benchmarks.emulator import EmulatorProcess
 
+ACCOUNT_TYPE = "grade_export_csv"
 REPORT_TYPE = "course_pace_docx"
 RESULTS = ROOT / "benchmarks" / "results.json"
 #: Targets.
@@ -158,8 +159,11 @@ def connection_env(emu: EmulatorProcess) -> dict[str, str]:
     }
 
 
-def create_reports(emu: EmulatorProcess, count: int) -> list[list[int]]:
-    """Start ``count`` reports (held ``running``), spread over 500 courses; return [[course, id], ...]."""
+def create_reports(emu: EmulatorProcess, count: int) -> list[list[Any]]:
+    """
+    Start ``count`` reports (held ``running``): every other one an account report (over 50
+    accounts), the rest course reports (over 500 courses); return [[family, context id, id], ...].
+    """
     import requests
 
     def batch(indexes: range) -> list[list[int]]:
@@ -167,14 +171,15 @@ def create_reports(emu: EmulatorProcess, count: int) -> list[list[int]]:
         session.headers["Authorization"] = f"Bearer {emu.token}"
         made = []
         for i in indexes:
-            course = 1 + i % 500
-            response = session.post(
-                f"{emu.base_url}/api/v1/courses/{course}/reports/{REPORT_TYPE}",
-                json={"parameters": {"section_ids": [1]}},
-                timeout=30,
-            )
+            if i % 2:
+                family, context, path = "account", 1 + i % 50, f"accounts/{1 + i % 50}/reports/{ACCOUNT_TYPE}"
+                body: dict[str, Any] = {"parameters": {}}
+            else:
+                family, context, path = "course", 1 + i % 500, f"courses/{1 + i % 500}/reports/{REPORT_TYPE}"
+                body = {"parameters": {"section_ids": [1]}}
+            response = session.post(f"{emu.base_url}/api/v1/{path}", json=body, timeout=30)
             response.raise_for_status()
-            made.append([course, int(response.json()["id"])])
+            made.append([family, context, int(response.json()["id"])])
         session.close()
         return made
 
@@ -267,7 +272,8 @@ def section_triggers(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
     reports_file.write_text(json.dumps(reports))
     max_connections = default_max_connections()
     say(
-        f"    created in {time.perf_counter() - t0:.1f} s; ours = CourseReportTrigger as shipped, provider defaults "
+        f"    created in {time.perf_counter() - t0:.1f} s (half account reports); ours = ReportTrigger as shipped, "
+        "provider defaults "
         f"(max_connections={max_connections}: PooledClient gate + one aiohttp session per loop)"
     )
     say("    peer: http = HttpSensorTrigger re-armed per poll")

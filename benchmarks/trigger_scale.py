@@ -43,6 +43,7 @@ from benchmarks.common import (
 
 TICK = 0.010
 REPORT_TYPE = "course_pace_docx"
+ACCOUNT_TYPE = "grade_export_csv"
 
 
 def emulator_stats(base_url: str) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def preload(impl: str) -> None:
 
         import airflow_provider_canvas_reports.hooks.canvas
         import airflow_provider_canvas_reports.client.transport  # noqa: F401
-        from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger  # noqa: F401
+        from airflow_provider_canvas_reports.triggers.report import ReportTrigger  # noqa: F401
     else:
         import aiohttp  # noqa: F401
         import airflow.providers.http.hooks.http  # noqa: F401
@@ -95,17 +96,26 @@ def pool_state() -> tuple[int | None, int | None, int]:
     return connections, in_use, waiting
 
 
-def make_ours(reports: list[tuple[int, int]], interval: float, max_connections: int | None) -> list[Any]:
+def make_ours(reports: list[tuple[str, int, int]], interval: float, max_connections: int | None) -> list[Any]:
     """The triggers as a DAG would defer them; ``hook_params`` only when a scenario overrides a default."""
-    from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
+    from airflow_provider_canvas_reports.targets import ReportTarget
+    from airflow_provider_canvas_reports.triggers.report import ReportTrigger
 
     hook_params = {"settings_overrides": {"max_connections": max_connections}} if max_connections else None
     return [
-        CourseReportTrigger(
-            "canvas_default", course_id, REPORT_TYPE, report_id, poll_interval=interval, hook_params=hook_params
+        ReportTrigger(
+            "canvas_default",
+            ReportTarget.from_dict(target_of(*report)),
+            poll_interval=interval,
+            hook_params=hook_params,
         )
-        for course_id, report_id in reports
+        for report in reports
     ]
+
+
+def target_of(family: str, context_id: int, report_id: int) -> dict[str, Any]:
+    report_type = REPORT_TYPE if family == "course" else ACCOUNT_TYPE
+    return {"family": family, f"{family}_id": context_id, "report_type": report_type, "report_id": report_id}
 
 
 def effective_max_connections(args: argparse.Namespace) -> int | None:
@@ -120,11 +130,12 @@ def effective_max_connections(args: argparse.Namespace) -> int | None:
 async def run_ours(trigger: Any, delay: float, counter: list[int]) -> None:
     await asyncio.sleep(delay)
     async for event in trigger.run():
-        raise RuntimeError(f"CourseReportTrigger ended early: {event.payload}")
+        raise RuntimeError(f"ReportTrigger ended early: {event.payload}")
 
 
-def http_endpoint(course_id: int, report_id: int) -> str:
-    return f"/api/v1/courses/{course_id}/reports/{REPORT_TYPE}/{report_id}"
+def http_endpoint(family: str, context_id: int, report_id: int) -> str:
+    report_type = REPORT_TYPE if family == "course" else ACCOUNT_TYPE
+    return f"/api/v1/{family}s/{context_id}/reports/{report_type}/{report_id}"
 
 
 async def run_http(endpoint: str, interval: float, delay: float, counter: list[int]) -> None:
@@ -250,7 +261,7 @@ def measure(
     watchdog.start()
 
 
-async def scenario(args: argparse.Namespace, reports: list[tuple[int, int]], baseline: int) -> None:
+async def scenario(args: argparse.Namespace, reports: list[tuple[str, int, int]], baseline: int) -> None:
     loop = asyncio.get_running_loop()
     probe = Probe()
     counter = [0]
@@ -260,8 +271,8 @@ async def scenario(args: argparse.Namespace, reports: list[tuple[int, int]], bas
         coros = [run_ours(t, i * args.interval / n, counter) for i, t in enumerate(triggers)]
     else:
         coros = [
-            run_http(http_endpoint(c, r), args.interval, i * args.interval / n, counter)
-            for i, (c, r) in enumerate(reports)
+            run_http(http_endpoint(*report), args.interval, i * args.interval / n, counter)
+            for i, report in enumerate(reports)
         ]
     tick_task = loop.create_task(ticker(probe))
     tasks = [loop.create_task(coro) for coro in coros]
@@ -287,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-connections", type=int, default=0, help="ours: override max_connections (0: the provider default)"
     )
-    parser.add_argument("--reports", required=True, help="JSON file: [[course_id, report_id], ...]")
+    parser.add_argument("--reports", required=True, help="JSON file: [[family, context_id, report_id], ...]")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--emulator-pid", type=int, default=0)
     parser.add_argument("--teardown-timeout", type=float, default=10.0)
@@ -296,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with open(args.reports) as f:
-        reports = [tuple(pair) for pair in json.load(f)][: args.n]
+        reports = [tuple(triple) for triple in json.load(f)][: args.n]
     if len(reports) < args.n:
         raise SystemExit(f"only {len(reports)} reports for --n {args.n}")
     preload(args.impl)

@@ -53,9 +53,7 @@ def airflow_db() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def _emulator_session():
-    emulator = CanvasEmulator(
-        tokens={TOKEN: "admin", "student-token": "student", "other-teacher": "teacher"}
-    )
+    emulator = CanvasEmulator(tokens={TOKEN: "admin", "student-token": "student", "other-teacher": "teacher"})
     emulator.start()
     yield emulator
     emulator.stop()

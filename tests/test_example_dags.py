@@ -29,7 +29,11 @@ def load_dagbag():
 def test_example_dags_parse_without_import_errors():
     dagbag = load_dagbag()
     assert dagbag.import_errors == {}
-    assert {"canvas_course_report_to_warehouse", "canvas_course_report_on_demand"} <= set(dagbag.dag_ids)
+    assert {
+        "canvas_course_report_to_warehouse",
+        "canvas_course_report_on_demand",
+        "canvas_account_reports_nightly",
+    } <= set(dagbag.dag_ids)
 
 
 @pytest.fixture
@@ -125,3 +129,22 @@ def test_on_demand_dag_rejects_a_bad_course_id_before_running(emulator):
     with pytest.raises(ParamValidationError):
         dag.test(run_conf={"course_id": "12/../3"})
     assert emulator.requests == []
+
+
+def test_the_nightly_account_export_lands_the_emulator_s_zip_for_the_term(emulator, tmp_path, monkeypatch):
+    import zipfile
+
+    monkeypatch.setenv("AIRFLOW_VAR_CANVAS_LANDING_ROOT", str(tmp_path / "landing"))
+    monkeypatch.setenv("AIRFLOW_VAR_CANVAS_ENROLLMENT_TERM_ID", "12")
+    dag = load_dagbag().get_dag("canvas_account_reports_nightly")
+    logical_date = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    result = run_dag(dag, logical_date=logical_date)
+    assert result.state == "success", result.task_states
+    landed = result.xcom("land_provisioning")
+    path = Path(local_path(landed["uri"]))
+    assert path.parent == tmp_path / "landing" / "provisioning" / "2026-03-02"
+    assert path.read_bytes() == emulator.file_bytes(landed["report_id"])
+    assert sorted(zipfile.ZipFile(path).namelist()) == ["courses.csv", "enrollments.csv", "users.csv"]
+    (post,) = [r for r in emulator.requests if r.method == "POST"]
+    assert json.loads(post.body)["parameters"]["enrollment_term_id"] == 12
+    assert emulator.account_post_count() == 1

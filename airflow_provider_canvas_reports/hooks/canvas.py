@@ -537,9 +537,10 @@ class CanvasHook(BaseHook):
         :param report: the report object from :meth:`get_report` (or a family's ``get_*_report``),
             with ``file_url``.
         :param fileobj: a writable, seekable binary file.
-        :param on_progress: called with the bytes written so far after each chunk.
+        :param on_progress: called with the bytes written so far after each chunk; without one,
+            the progress is logged (every 10 s, and once at the end).
         """
-        from airflow_provider_canvas_reports.client.download import ReportFileDownloader
+        from airflow_provider_canvas_reports.client.download import ProgressLog, ReportFileDownloader
 
         file_url = report.get("file_url")
         if not file_url:
@@ -548,10 +549,15 @@ class CanvasHook(BaseHook):
             )
         attachment = report.get("attachment") or {}
         size = attachment.get("size") if isinstance(attachment, Mapping) else None
+        expected = size if isinstance(size, int) else None
+        logged = ProgressLog(self.log, expected) if on_progress is None else None
         downloader = ReportFileDownloader(self.get_conn(), self.settings, self.log)
-        return downloader.download(
-            file_url, fileobj, size if isinstance(size, int) else None, on_progress, self._refresher(report)
+        result = downloader.download(
+            file_url, fileobj, expected, logged or on_progress, self._refresher(report)
         )
+        if logged is not None:
+            logged(result.size, final=True)
+        return result
 
     def _refresher(self, report: Mapping[str, Any]) -> Callable[[], str] | None:
         """How to read ``report`` again for a fresh ``file_url`` (``None`` if it cannot say where from)."""

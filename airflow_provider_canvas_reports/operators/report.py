@@ -314,7 +314,6 @@ class DownloadReportOperator(BaseOperator):
         return CanvasHook(self.canvas_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_canvas_reports.client.download import ProgressLog
         from airflow_provider_canvas_reports.destinations import Destination, safe_filename
 
         target = self.target()
@@ -344,10 +343,8 @@ class DownloadReportOperator(BaseOperator):
         size = attachment.get("size")
         expected = size if isinstance(size, int) else None
         self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, landing.uri)
-        progress = ProgressLog(self.log, expected)
         with landing.atomic_writer(self.overwrite, expected) as handle:
-            result = self.hook.download_report_file(report, handle, on_progress=progress)
-        progress(result.size, final=True)
+            result = self.hook.download_report_file(report, handle)
         self.log.info("Landed %s: %d bytes, sha256 %s", landing.uri, result.size, result.sha256)
         landed = {
             "uri": landing.uri,

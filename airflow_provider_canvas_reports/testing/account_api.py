@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 from airflow_provider_canvas_reports.testing import responses
 from airflow_provider_canvas_reports.testing.account_reports import ACCOUNT_REPORT_TYPES
+from airflow_provider_canvas_reports.testing.forms import request_parameters
 
 if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing.account_reports import AccountReport
@@ -88,8 +89,6 @@ def _types(
 def _start(
     state: ServerState, request: Request, account_id: int, report_type: str, user: User, now: float
 ) -> Response:
-    from airflow_provider_canvas_reports.testing.api import request_parameters
-
     try:
         raw = request_parameters(request)
     except ValueError:

@@ -16,7 +16,7 @@ PACKAGE = package.__name__
 ROOT = Path(package.__file__).parent
 MODULES = sorted(path.stem for path in ROOT.glob("*.py"))
 #: Modules that answer requests: they see the state only through ``interface.ServerState``.
-HANDLERS = ("api", "downloads", "faults", "storage")
+HANDLERS = ("api", "account_api", "downloads", "faults", "storage")
 #: Private attributes read on other objects: a report walks the queue of reports ahead of it.
 OWN_CLASS_PRIVATES = {("reports", "_resolved"), ("reports", "_end"), ("reports", "_compute")}
 
