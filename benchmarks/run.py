@@ -533,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         with EmulatorProcess(cwd=str(ROOT)) as emu:
             say(f"emulator: pid {emu.pid} at {emu.base_url} (own process, throttle off, counters only)")
             env = connection_env(emu)
-            probe_course, probe_report = create_reports(emu, 1)[0]
+            _, probe_course, probe_report = create_reports(emu, 1)[0]  # index 0: a course report
             if "1" in only:
                 results["sections"]["trigger_scale"] = section_triggers(emu, env, args.quick, table)
                 results["sections"]["library_floor"] = section_floor(

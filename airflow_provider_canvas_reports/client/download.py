@@ -25,7 +25,7 @@ import tenacity
 
 from airflow_provider_canvas_reports import redact
 from airflow_provider_canvas_reports.client.calls import CanvasRequest
-from airflow_provider_canvas_reports.client.responses import RawResponse, error_for
+from airflow_provider_canvas_reports.client.responses import RawResponse, error_for, short_text
 from airflow_provider_canvas_reports.client.transport import (
     USER_AGENT,
     describe_failure,
@@ -364,7 +364,7 @@ def _storage_reason(body: bytes) -> str:
     code = re.search(r"<Code>([^<]{1,100})</Code>", text)
     if code:
         return code.group(1)
-    return " ".join(re.sub(r"<[^>]+>", " ", redact.scrub(text)).split())[:200] or "no details"
+    return short_text(body, 200) or "no details"
 
 
 def _range_start(content_range: str | None) -> int | None:

@@ -58,8 +58,13 @@ def _canvas_message(raw: RawResponse) -> str:
             return json.dumps(errors)[:300]
         if isinstance(data.get("message"), str):
             return data["message"]
-    text = _TAG.sub(" ", redact.scrub(raw.body[:4000].decode("utf-8", "replace")))
-    return " ".join(text.split())[:500] or "(empty body)"
+    return short_text(raw.body, 500) or "(empty body)"
+
+
+def short_text(body: bytes, limit: int) -> str:
+    """An error page's words: secrets scrubbed, markup and runs of whitespace dropped, cut to ``limit``."""
+    text = _TAG.sub(" ", redact.scrub(body[: limit * 8].decode("utf-8", "replace")))
+    return " ".join(text.split())[:limit]
 
 
 def _is_throttled(raw: RawResponse) -> bool:

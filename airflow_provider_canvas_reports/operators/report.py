@@ -192,6 +192,7 @@ class StartReportOperator(BaseOperator):
         end = None if self.timeout is None else time.monotonic() + self.timeout
         failures = 0
         report: dict[str, Any] | None = None
+        queued_since: float | None = None
         self._waiting_for = target
         try:
             while True:
@@ -211,6 +212,7 @@ class StartReportOperator(BaseOperator):
                     if summary:
                         self._waiting_for = None
                         return summary
+                    queued_since = self._note_queue(target, report, queued_since)
                     interval = self.poll_interval
                 remaining = None if end is None else end - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -224,6 +226,20 @@ class StartReportOperator(BaseOperator):
             raise
         finally:
             self._waiting_for = None
+
+    def _note_queue(
+        self, target: ReportTarget, report: dict[str, Any], queued_since: float | None
+    ) -> float | None:
+        """Say once when an account report has been queued (``created``) for long; track since when."""
+        if report.get("status") != ReportStatus.CREATED.value or not target.can_abort:
+            return None
+        now = time.monotonic()
+        if queued_since is None:
+            return now
+        if queued_since >= 0 and now - queued_since >= reports.QUEUED_NOTICE_SECONDS:
+            reports.log_queued(self.log, target, now - queued_since)
+            return -1.0  # said once
+        return queued_since
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, report_id: Any = None

@@ -316,3 +316,30 @@ def test_progress_lines_use_current_line(emulator, caplog):
         reports.failure(target, {"id": 5, "status": "error", "parameters": {"extra_text": "Boom."}})
     )
     assert "ended in 'error': Boom." in message
+
+
+def test_the_wait_says_once_when_the_report_is_queued_behind_another(emulator, monkeypatch, capfd):
+    from airflow_provider_canvas_reports import reports
+
+    monkeypatch.setattr(reports, "QUEUED_NOTICE_SECONDS", 0.0)
+    hook = CanvasHook()
+    emulator.set_account_behaviour(1, ReportBehaviour(created_seconds=0, hold=True))
+    blocker = hook.start_account_report(1, "grade_export_csv")  # holds the root account's one queue
+    operator = StartAccountReportOperator(
+        task_id="start",
+        account_id=19,
+        report_type="grade_export_csv",
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.05,
+    )
+    done: list[dict] = []
+    worker = threading.Thread(target=lambda: done.append(operator.execute({})))
+    worker.start()
+    _wait_for_status_reads(emulator, 19, 3)
+    emulator.finish_report(blocker["id"])
+    worker.join(timeout=30)
+    assert done and done[0]["status"] == "complete"
+    out = capfd.readouterr()
+    notices = [line for line in (out.out + out.err).splitlines() if "still queued" in line]
+    assert len(notices) == 1 and "one report at a time per root account" in notices[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import time
 
 import pytest
 
@@ -13,20 +12,9 @@ from airflow_provider_canvas_reports.client.download import ProgressLog, ReportF
 from airflow_provider_canvas_reports.client.settings import CanvasSettings
 from airflow_provider_canvas_reports.exceptions import CanvasTransportError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
+from airflow_provider_canvas_reports.testing import Fault
 from tests.helpers import connection_uri_json
-
-
-def finished_report(emulator, course_id, **behaviour) -> dict:
-    emulator.set_behaviour(course_id, ReportBehaviour(created_seconds=0, running_seconds=0, **behaviour))
-    hook = CanvasHook()
-    report = hook.start_course_report(course_id, "course_pace_docx", {"section_ids": [1]})
-    deadline = time.monotonic() + 10
-    while report["status"] != "complete" and time.monotonic() < deadline:
-        time.sleep(0.02)
-        report = hook.get_course_report(course_id, "course_pace_docx", report["id"])
-    assert report["status"] == "complete"
-    return report
+from tests.landing_helpers import finished_report
 
 
 def authorization_seen(emulator) -> dict[str, int]:

@@ -308,6 +308,11 @@ class AirflowApi:
             self.json("POST", f"/api/v2/dags/{dag_id}/clearTaskInstances", json=body)["task_instances"]
         )
 
+    def set_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> dict[str, Any]:
+        """Mark a task instance ``failed``/``success`` as the UI does (a running task is killed)."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        return dict(self.json("PATCH", path, json={"new_state": state}))
+
     def event_logs(self, dag_id: str, event: str) -> list[dict[str, Any]]:
         data = self.json("GET", "/api/v2/eventLogs", params={"dag_id": dag_id, "event": event, "limit": 100})
         return list(data["event_logs"])
