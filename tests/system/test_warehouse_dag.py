@@ -83,7 +83,7 @@ def test_warehouse_dag_lands_reports_waiting_in_the_triggerer(
         assert watch.ti(f"land_course.wait[{i}]")["try_number"] == 1
         logs = system.trigger_logs(watch, "land_course.wait", map_index=i)
         events = [line for lines in logs.values() for line in lines]
-        assert any("CourseReportTrigger" in str(e.get("logger")) for e in events), logs
+        assert any("triggers.report.ReportTrigger" in str(e.get("logger")) for e in events), logs
         assert any(
             e.get("event") == "Trigger fired event" and "'success'" in str(e.get("result")) for e in events
         )
