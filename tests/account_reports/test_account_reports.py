@@ -240,22 +240,24 @@ def test_on_kill_aborts_the_report_the_worker_waits_for(emulator):
         deferrable=False,
         poll_interval=0.05,
     )
-    failures: list[BaseException] = []
+    # Airflow 2.11 runs an operator's execute only on the thread that built it (thread-local
+    # bookkeeping): the operator waits here, and a second thread plays the user marking it failed.
+    seen: list[int] = []
 
-    def run() -> None:
+    def kill_once_waiting() -> None:
         try:
-            operator.execute({})
-        except BaseException as exc:  # the wait ends when the aborted report reads "aborted"
-            failures.append(exc)
+            seen.append(_wait_for_status_reads(emulator, 18, 2))
+        finally:  # never leave the operator waiting on a held report
+            operator.on_kill()
 
-    worker = threading.Thread(target=run)
-    worker.start()
-    report_id = _wait_for_status_reads(emulator, 18, 2)
-    operator.on_kill()
-    worker.join(timeout=30)
-    assert not worker.is_alive()
+    killer = threading.Thread(target=kill_once_waiting)
+    killer.start()
+    with pytest.raises(CanvasReportFailedError, match="'aborted'"):
+        operator.execute({})  # the wait ends when the aborted report reads "aborted"
+    killer.join(timeout=30)
+    assert not killer.is_alive()
+    (report_id,) = seen
     assert len(account_requests(emulator, "PUT", f"/{report_id}/abort")) == 1
-    assert isinstance(failures[0], CanvasReportFailedError) and "'aborted'" in str(failures[0])
 
 
 def _wait_for_status_reads(emulator, account_id: int, reads: int) -> int:
@@ -333,13 +335,22 @@ def test_the_wait_says_once_when_the_report_is_queued_behind_another(emulator, m
         deferrable=False,
         poll_interval=0.05,
     )
-    done: list[dict] = []
-    worker = threading.Thread(target=lambda: done.append(operator.execute({})))
-    worker.start()
-    _wait_for_status_reads(emulator, 19, 3)
-    emulator.finish_report(blocker["id"])
-    worker.join(timeout=30)
-    assert done and done[0]["status"] == "complete"
+
+    reads: list[int] = []
+
+    def finish_the_blocker_once_waiting() -> None:
+        try:
+            reads.append(_wait_for_status_reads(emulator, 19, 3))
+        finally:  # never leave the operator waiting behind a held report
+            emulator.finish_report(blocker["id"])
+
+    # The operator waits on this thread (Airflow 2.11 runs execute only on the thread that built it).
+    releaser = threading.Thread(target=finish_the_blocker_once_waiting)
+    releaser.start()
+    done = operator.execute({})
+    releaser.join(timeout=30)
+    assert not releaser.is_alive() and reads
+    assert done["status"] == "complete"
     out = capfd.readouterr()
     notices = [line for line in (out.out + out.err).splitlines() if "still queued" in line]
     assert len(notices) == 1 and "one report at a time per root account" in notices[0]
