@@ -295,6 +295,12 @@ class AirflowApi:
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
         return self.json("GET", path, params={"map_index": map_index, "deserialize": True})["value"]
 
+    def tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[dict[str, Any]]:
+        """Every try of a task instance, as Airflow recorded it (oldest first)."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/tries"
+        data = self.json("GET", path)
+        return sorted(data["task_instances"], key=lambda ti: ti["try_number"])
+
     def clear(self, dag_id: str, run_id: str, task_ids: list[str]) -> list[dict[str, Any]]:
         """Clear these tasks of the run whatever their state, as the UI's Clear does; the run is queued."""
         body = {
