@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 LOCK ?= constraints/airflow-$(AIRFLOW_VERSION)-py$(PYVER).txt
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 # The extras every lock covers (and every venv installs).
-EXTRAS := test,examples,bench
+EXTRAS := test,examples,bench,docs
 PYTEST_ARGS ?=
 # The installer, pinned: one small venv holding uv, shared by every line.
 UV_VERSION := 0.13.8
@@ -55,7 +55,7 @@ $(STAMP): pyproject.toml Makefile $(LOCK) | $(UV)
 locks: | $(UV)
 	for line in $(LINES); do \
 		in=constraints/airflow-$$line.in; test -f $$in || echo "apache-airflow==$$line" > $$in; \
-		$(UV) pip compile -q --python-version $(PYVER) --extra test --extra examples --extra bench \
+		$(UV) pip compile -q --python-version $(PYVER) --extra test --extra examples --extra bench --extra docs \
 			--no-header --annotation-style line pyproject.toml $$in -o constraints/airflow-$$line-py$(PYVER).txt \
 			|| exit 1; \
 	done
