@@ -63,8 +63,8 @@ locks: | $(UV)
 		--no-header --annotation-style line pyproject.toml --constraint constraints/floors.in -o $(FLOORS_LOCK)
 
 lint: install
-	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests
-	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests
+	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests docs
+	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests docs
 
 # The package (example DAGs included), and the README's quickstart DAG as a user's mypy sees it.
 typecheck: install

@@ -107,7 +107,8 @@ class CoursePaceToSqlOperator(BaseOperator):
         a run without one, when it ran after) in ISO 8601. (templated)
     :param create_tables: create missing tables before loading.
     :param batch_size: rows per ``executemany``.
-    :param max_document_bytes: refuse a document larger than this (see :mod:`~.course_pace`).
+    :param max_document_bytes: refuse a document larger than this
+        (:data:`airflow_provider_canvas_reports.course_pace.MAX_DOCUMENT_BYTES`).
     :return: ``{"documents": n, "items": n, "items_table": ..., "plan_table": ...}``: counts, never rows.
     """
 
