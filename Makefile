@@ -36,7 +36,7 @@ OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS)
 LINES := $(AIRFLOW_VERSION) $(COMPAT_AIRFLOW_VERSION) $(MID_AIRFLOW_VERSION)
 LATEST_VENV ?= .venv-latest
 
-.PHONY: install test lint typecheck unit pytest test-compat test-mid test-floors test-latest locks demo clean system-deps dist
+.PHONY: install test lint typecheck docs unit pytest test-compat test-mid test-floors test-latest locks demo clean system-deps dist
 
 install: $(STAMP)
 
@@ -79,7 +79,15 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
 	test -x /usr/bin/redis-server || (apt-get update -q && apt-get install -y -q redis-server)
 
-test: lint typecheck system-deps
+# The documentation site (docs/), into docs/_build/html: warnings are errors, every page is read
+# afresh (-E: a warning is never hidden by an earlier build), then every link inside the site is
+# checked (no network: links out of the site are not followed).
+DOCS_OUT := docs/_build/html
+docs: install
+	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs $(DOCS_OUT)
+	$(PY) docs/check_links.py $(DOCS_OUT)
+
+test: lint typecheck docs system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # pytest alone (no ruff/mypy) in $(VENV).
@@ -126,7 +134,7 @@ demo: install
 	$(PY) -m airflow_provider_canvas_reports.demo --workdir .demo
 
 clean:
-	rm -rf $(VENV) .venv-* .demo dist build
+	rm -rf $(VENV) .venv-* .demo dist build docs/_build docs/api/generated
 
 # Benchmarks against same-run peers (HttpSensorTrigger, curl, airflow.sdk, requests); table + benchmarks/results.json.
 # BENCH_ARGS=--quick for a smoke run.
