@@ -14,7 +14,6 @@ from typing import Any
 
 from canvas_docs_data import API_GROUPS, PACKAGE, connection_extras, group_of, public_modules
 from docutils import nodes
-from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
 
@@ -24,26 +23,33 @@ class ConnectionExtrasDirective(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        lines = [
-            ".. list-table::",
-            "   :header-rows: 1",
-            "   :widths: 22 10 20 48",
-            "",
-            "   * - extra",
-            "     - default",
-            "     - form field",
-            "     - meaning",
-        ]
-        for row in connection_extras():
-            lines += [
-                f"   * - ``{row['name']}``",
-                f"     - ``{row['default']}``",
-                f"     - {row['label'] or ' '}",
-                f"     - {row['meaning'] or ' '}",
-            ]
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source="canvas-connection-extras"), 0, container)
-        return container.children
+        # Built as nodes, not as markup: the page may be Markdown or reST.
+        widths = (22, 10, 20, 48)
+        group = nodes.tgroup(cols=len(widths))
+        group += [nodes.colspec(colwidth=width) for width in widths]
+        titles = ("extra", "default", "form field", "meaning")
+        group += nodes.thead("", self._row([nodes.Text(title) for title in titles]))
+        body = nodes.tbody()
+        for extra in connection_extras():
+            body += self._row(
+                [
+                    nodes.literal(text=extra["name"]),
+                    nodes.literal(text=extra["default"]),
+                    nodes.Text(extra["label"]),
+                    nodes.Text(extra["meaning"]),
+                ]
+            )
+        group += body
+        table = nodes.table(classes=["canvas-connection-extras"])
+        table += group
+        return [table]
+
+    @staticmethod
+    def _row(cells: list[nodes.Node]) -> nodes.row:
+        row = nodes.row()
+        for cell in cells:
+            row += nodes.entry("", nodes.paragraph("", "", cell))
+        return row
 
 
 def write_api_pages(app: Any) -> None:
