@@ -39,8 +39,7 @@ myst_heading_anchors = 3
 # The API reference: the :param: docstrings, with the types from the signatures.
 autodoc_default_options = {"members": True, "show-inheritance": True, "member-order": "bysource"}
 autodoc_typehints = "description"
-autodoc_typehints_description_target = "documented"
-autodoc_class_signature = "separated"
+autodoc_typehints_description_target = "documented_params"
 autodoc_preserve_defaults = True
 
 # No network here or in CI: nothing reaches out (no intersphinx); links inside the site are
