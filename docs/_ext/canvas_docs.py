@@ -79,7 +79,21 @@ def write_api_pages(app: Any) -> None:
             path.write_text(text)
 
 
+def drop_class_return_type(app: Any, what: str, name: str, *args: Any) -> None:
+    """
+    A class's ``:return:`` is what the task returns (its XCom); the ``-> None`` of ``__init__`` is
+    not its return type. Runs after autodoc recorded the annotations (priority 600 > 500).
+    """
+    if what != "class":
+        return
+    document = getattr(app.env, "current_document", None)  # Sphinx 9; before it, temp_data
+    recorded = document.autodoc_annotations if document is not None else app.env.temp_data.get("annotations")
+    if recorded and name in recorded:
+        recorded[name].pop("return", None)
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_directive("canvas-connection-extras", ConnectionExtrasDirective)
+    app.connect("autodoc-process-signature", drop_class_return_type, priority=600)
     app.connect("builder-inited", write_api_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
