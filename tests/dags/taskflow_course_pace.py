@@ -8,12 +8,8 @@ includes this file; tests/integration/docs/test_taskflow_course_pace.py runs it.
 # [START taskflow_course_pace]
 import datetime
 
-try:
-    from airflow.sdk import DAG, ObjectStoragePath, task  # Airflow 3
-except ImportError:
-    from airflow import DAG  # Airflow 2.11
-    from airflow.decorators import task
-    from airflow.io.path import ObjectStoragePath
+# airflow.sdk's DAG, ObjectStoragePath and task on Airflow 3, their 2.11 homes on 2.11.
+from airflow.providers.common.compat.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider_canvas_reports.operators.course_report import DownloadCourseReportOperator
 from airflow_provider_canvas_reports.sensors.course_report import CourseReportSensor
