@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 LOCK ?= constraints/airflow-$(AIRFLOW_VERSION)-py$(PYVER).txt
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 # The extras every lock covers (and every venv installs).
-EXTRAS := test,examples,bench
+EXTRAS := test,examples,bench,docs
 PYTEST_ARGS ?=
 # The installer, pinned: one small venv holding uv, shared by every line.
 UV_VERSION := 0.13.8
@@ -36,7 +36,7 @@ OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS)
 LINES := $(AIRFLOW_VERSION) $(COMPAT_AIRFLOW_VERSION) $(MID_AIRFLOW_VERSION)
 LATEST_VENV ?= .venv-latest
 
-.PHONY: install test lint typecheck unit pytest test-compat test-mid test-floors test-latest locks demo clean system-deps dist
+.PHONY: install test lint typecheck docs unit pytest test-compat test-mid test-floors test-latest locks demo clean system-deps dist
 
 install: $(STAMP)
 
@@ -55,7 +55,7 @@ $(STAMP): pyproject.toml Makefile $(LOCK) | $(UV)
 locks: | $(UV)
 	for line in $(LINES); do \
 		in=constraints/airflow-$$line.in; test -f $$in || echo "apache-airflow==$$line" > $$in; \
-		$(UV) pip compile -q --python-version $(PYVER) --extra test --extra examples --extra bench \
+		$(UV) pip compile -q --python-version $(PYVER) --extra test --extra examples --extra bench --extra docs \
 			--no-header --annotation-style line pyproject.toml $$in -o constraints/airflow-$$line-py$(PYVER).txt \
 			|| exit 1; \
 	done
@@ -63,8 +63,8 @@ locks: | $(UV)
 		--no-header --annotation-style line pyproject.toml --constraint constraints/floors.in -o $(FLOORS_LOCK)
 
 lint: install
-	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests
-	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests
+	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests docs
+	$(VENV)/bin/ruff format --check airflow_provider_canvas_reports tests docs
 
 # The package (example DAGs included), and the README's quickstart DAG as a user's mypy sees it.
 typecheck: install
@@ -79,7 +79,15 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
 	test -x /usr/bin/redis-server || (apt-get update -q && apt-get install -y -q redis-server)
 
-test: lint typecheck system-deps
+# The documentation site (docs/), into docs/_build/html: warnings are errors, every page is read
+# afresh (-E: a warning is never hidden by an earlier build), then every link inside the site is
+# checked (no network: links out of the site are not followed).
+DOCS_OUT := docs/_build/html
+docs: install
+	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs $(DOCS_OUT)
+	$(PY) docs/check_links.py $(DOCS_OUT)
+
+test: lint typecheck docs system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # pytest alone (no ruff/mypy) in $(VENV).
@@ -126,7 +134,7 @@ demo: install
 	$(PY) -m airflow_provider_canvas_reports.demo --workdir .demo
 
 clean:
-	rm -rf $(VENV) .venv-* .demo dist build
+	rm -rf $(VENV) .venv-* .demo dist build docs/_build docs/api/generated
 
 # Benchmarks against same-run peers (HttpSensorTrigger, curl, airflow.sdk, requests); table + benchmarks/results.json.
 # BENCH_ARGS=--quick for a smoke run.

@@ -1,14 +1,13 @@
 """
-The provider end to end on the embedded default: the bundled Canvas emulator, local files, SQLite.
+The provider end to end with nothing to set up: the bundled Canvas emulator, local files, SQLite.
 
-``python -m airflow_provider_canvas_reports.demo`` (what ``make demo`` runs; it needs the
-``examples`` extra) makes a private AIRFLOW_HOME under ``--workdir`` (``.demo``, replaced on every
-run), starts the emulator on loopback, points
-``canvas_default`` at it, makes one hook round trip, then runs the example DAG
-``canvas_course_report_to_warehouse`` with ``dag.test()`` (the sensors defer, and their triggers
-poll the emulator) and prints the files that landed and a few of the course pace rows the DAG
-loaded into SQLite. It stops the emulator it started. The example DAGs come from the installed
-package unless ``--dags-folder`` names others.
+``python -m airflow_provider_canvas_reports.demo [--workdir .demo] [--dags-folder DIR]`` (what
+``make demo`` runs; it needs the ``examples`` extra) makes a private ``AIRFLOW_HOME`` under the
+work folder (replaced on every run), starts the emulator on loopback, points ``canvas_default`` at
+it, makes one hook round trip, runs the example DAG ``canvas_course_report_to_warehouse`` with
+``dag.test()``, prints the files that landed and the first course pace rows loaded into SQLite, and
+stops the emulator. It exits 1, naming the real error first, when Airflow cannot read connections.
+The docs' Get started page shows its output.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ Errors no retry can fix (a bad or unauthorised token, an unknown course or repor
 request) are also :class:`~airflow.exceptions.AirflowFailException`: the task fails at once instead
 of waiting out its Airflow retries. Throttling, server errors (5xx) and network errors stay
 retryable, by the hook and then by Airflow.
+
+.. seealso:: :doc:`/troubleshooting`, the errors as a task log shows them.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from airflow_provider_canvas_reports import __version__
 from airflow_provider_canvas_reports.client.settings import DEFAULTS, default_text
 
 _PACKAGE = "airflow_provider_canvas_reports"
+#: Where the documentation lives: ``project.urls.Documentation`` in pyproject.toml says the same.
+DOCUMENTATION_URL = "https://airflow-provider-canvas-reports.example.org/docs/"
 
 
 def _field(name: str, label: str, description: str) -> dict[str, Any]:
@@ -92,9 +94,10 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-canvas-reports",
         "name": "Canvas LMS",
-        "description": "Start, wait for and download `Canvas LMS <https://www.instructure.com/canvas>`__ "
-        "course reports.",
+        "description": "Start, wait for, land and load `Canvas LMS <https://www.instructure.com/canvas>`__ "
+        "course and account reports.",
         "versions": [__version__],
+        "documentation-url": DOCUMENTATION_URL,
         "integrations": [
             {
                 "integration-name": "Canvas LMS",
@@ -107,16 +110,23 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Canvas LMS",
                 "python-modules": [
                     f"{_PACKAGE}.operators.course_report",
+                    f"{_PACKAGE}.operators.account_report",
                     f"{_PACKAGE}.operators.course_pace",
                 ],
             }
         ],
         "sensors": [
-            {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.sensors.course_report"]}
+            {
+                "integration-name": "Canvas LMS",
+                "python-modules": [f"{_PACKAGE}.sensors.course_report", f"{_PACKAGE}.sensors.account_report"],
+            }
         ],
         "hooks": [{"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.hooks.canvas"]}],
         "triggers": [
-            {"integration-name": "Canvas LMS", "python-modules": [f"{_PACKAGE}.triggers.course_report"]}
+            {
+                "integration-name": "Canvas LMS",
+                "python-modules": [f"{_PACKAGE}.triggers.report", f"{_PACKAGE}.triggers.course_report"],
+            }
         ],
         "extra-links": [f"{_PACKAGE}.links.CanvasCourseLink"],
         "connection-types": [

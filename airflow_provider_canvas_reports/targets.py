@@ -26,7 +26,8 @@ class ReportTarget:
     """
     A Canvas report of one type in one course or account; with ``report_id``, one run of it.
 
-    Build one with :meth:`of`, which validates every part before anything is sent.
+    Build one with :meth:`of`, which validates every part before anything is sent. The hook takes
+    one for every report call (:meth:`~.hooks.canvas.CanvasHook.start_report`, ``get_report``, ...).
 
     :param context_id: the course or account id, validated (an ``int``, or an alternate form).
     :param report_type: the report type, e.g. ``course_pace_docx`` or ``provisioning_csv``.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import airflow
 import jsonschema
+import tomllib
 
 from airflow_provider_canvas_reports.get_provider_info import get_provider_info
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
@@ -37,6 +38,15 @@ def test_provider_info_validates_against_airflows_schema():
     assert conn_type["hook-name"] == "Canvas LMS"
     assert conn_type["ui-field-behaviour"]["relabeling"] == {"host": "Canvas URL", "password": "Access token"}
     assert set(conn_type["ui-field-behaviour"]["hidden-fields"]) == {"schema", "port", "login"}
+
+
+def test_provider_info_names_the_documentation_the_package_metadata_names():
+    """Airflow 3.3 reads ``project.urls.Documentation``; older Airflow lines read the provider info."""
+    project = tomllib.loads((PACKAGE_DIR.parent / "pyproject.toml").read_text())["project"]
+    info = get_provider_info()
+    assert info["documentation-url"] == project["urls"]["Documentation"]
+    assert set(project["urls"]) == {"Documentation", "Source", "Changelog", "Issues"}
+    assert info["versions"] == [project["version"]]
 
 
 def test_provider_info_lists_every_module_that_exists():

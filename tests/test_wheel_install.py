@@ -94,7 +94,24 @@ def test_sdist_and_wheel_ship_the_example_dags_and_license(dist):
         top = sdist.getnames()[0].split("/")[0]
         names = set(sdist.getnames())
     assert {f"{top}/LICENSE", f"{top}/README.md", f"{top}/{PACKAGE}/example_dags/__init__.py"} <= names
-    assert not [n for n in names if n.startswith(f"{top}/tests/")]
+    for folder in ("tests", "benchmarks", "docs"):
+        assert not [n for n in names if n.startswith(f"{top}/{folder}/")], folder
+
+
+def test_the_wheel_ships_the_package_alone_with_the_metadata_a_registry_reads(dist):
+    wheel = zipfile.ZipFile(dist["wheel"])
+    tops = {name.split("/")[0] for name in wheel.namelist()}
+    assert tops == {PACKAGE, "airflow_provider_canvas_reports-0.1.0.dist-info"}  # no docs, tests, benchmarks
+    metadata = wheel.read("airflow_provider_canvas_reports-0.1.0.dist-info/METADATA").decode()
+    urls = dict(
+        line.removeprefix("Project-URL: ").split(", ", 1)
+        for line in metadata.splitlines()
+        if line.startswith("Project-URL: ")
+    )
+    assert set(urls) == {"Documentation", "Source", "Changelog", "Issues"}
+    assert "Classifier: Framework :: Apache Airflow :: Provider" in metadata
+    assert "Classifier: Programming Language :: Python :: 3.11" in metadata
+    assert "canvas" in next(line for line in metadata.splitlines() if line.startswith("Keywords: "))
 
 
 def test_every_public_module_imports_from_the_installed_wheel(user):

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 #: Connection extras a user may set, with their defaults: the one place they are written. The
-#: hook, the connection form (``get_provider_info``) and the README's table all read them from here.
+#: hook, the connection form (``get_provider_info``) and the docs' Connections page all read them here.
 #: Hook arguments of the same name win over the extras.
 DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,

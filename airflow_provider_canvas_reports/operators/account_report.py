@@ -28,7 +28,7 @@ class StartAccountReportOperator(StartReportOperator):
     so it does not hold the account's one report queue. A failed report's error carries Canvas's
     reason.
 
-    .. seealso:: the "Account reports" how-to in the documentation.
+    .. seealso:: :doc:`/howto/account-reports`
 
     :param account_id: the Canvas account id, ``self``, or ``sis_account_id:X``. (templated)
     :param report_type: the report type, e.g. ``provisioning_csv``. (templated)
@@ -70,7 +70,7 @@ class DownloadAccountReportOperator(DownloadReportOperator):
     part) to a local path or object storage, atomically (see
     :class:`~.operators.report.DownloadReportOperator`).
 
-    .. seealso:: the "Downloads and landing" how-to in the documentation.
+    .. seealso:: :doc:`/howto/account-reports` and :doc:`/howto/assets-and-lineage`
 
     :param account_id: the Canvas account id, ``self``, or ``sis_account_id:X``. (templated)
     :param report_type: the report type, e.g. ``provisioning_csv``. (templated)

@@ -93,6 +93,8 @@ class CoursePaceToSqlOperator(BaseOperator):
     database error) leaves the previous slice as it was. Documents are read one at a time and rows
     inserted in batches, so memory stays flat in the number of documents.
 
+    .. seealso:: :doc:`/howto/course-pace`
+
     :param uri: the landed file (a local path, ``file://`` or any ObjectStoragePath URI), or what
         :class:`~.course_report.DownloadCourseReportOperator` returns (``download.output``: its
         ``uri``, ``course_id`` and ``report_id`` are used). (templated)
@@ -107,8 +109,12 @@ class CoursePaceToSqlOperator(BaseOperator):
         a run without one, when it ran after) in ISO 8601. (templated)
     :param create_tables: create missing tables before loading.
     :param batch_size: rows per ``executemany``.
-    :param max_document_bytes: refuse a document larger than this (see :mod:`~.course_pace`).
+    :param max_document_bytes: refuse a document larger than this
+        (:data:`airflow_provider_canvas_reports.course_pace.MAX_DOCUMENT_BYTES`).
     :return: ``{"documents": n, "items": n, "items_table": ..., "plan_table": ...}``: counts, never rows.
+    :raises CanvasInvalidInputError: a table name that is not a plain identifier, or a missing or
+        bad course id, report id or logical date (before the database is touched).
+    :raises CanvasReportFileError: the file is not a course pace report; the previous rows stay.
     """
 
     template_fields: Sequence[str] = (

@@ -33,7 +33,7 @@ class StartCourseReportOperator(StartReportOperator):
     ``section_ids`` or ``enrollment_ids``; without, the task fails before any request. Canvas
     cannot cancel a course report: a killed task leaves it running, and the retry reattaches to it.
 
-    .. seealso:: the "Course reports" how-to in the documentation.
+    .. seealso:: :doc:`/howto/course-reports`
 
     :param course_id: the Canvas course id, or an alternate form such as ``sis_course_id:X``. (templated)
     :param report_type: the report type; ``course_pace_docx`` is the one Canvas offers. (templated)
@@ -47,6 +47,9 @@ class StartCourseReportOperator(StartReportOperator):
     :param reattach_running_report: also on the first try, reuse a running report with the same
         parameters instead of starting another (retries always do).
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook` (e.g. ``retry_limit``).
+    :return: the report id; with ``wait_for_completion``, the finished report's metadata.
+    :raises CanvasInvalidInputError: before any request, for a bad course id, report type or
+        parameters.
     """
 
     template_fields: Sequence[str] = ("course_id", "report_type", "parameters", "canvas_conn_id")
@@ -82,7 +85,7 @@ class DownloadCourseReportOperator(DownloadReportOperator):
     ``report_type``, ``report_id``, ``uri``, ``filename``, ``size`` and ``sha256``; an
     ``AssetAlias`` gets an event for ``Asset(<the landed file's URI>)``.
 
-    .. seealso:: the "Downloads and landing" how-to in the documentation.
+    .. seealso:: :doc:`/howto/course-reports` and :doc:`/howto/assets-and-lineage`
 
     :param course_id: the Canvas course id, or an alternate form. (templated)
     :param report_id: the report, e.g. ``{{ ti.xcom_pull(task_ids='start') }}``. (templated)
@@ -95,6 +98,8 @@ class DownloadCourseReportOperator(DownloadReportOperator):
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook`.
     :return: ``{"uri", "filename", "size", "sha256", "content_type", "report_id", "course_id",
         "report_type"}``; ``ObjectStoragePath(uri)`` reopens the file.
+    :raises DestinationError: the destination cannot be written (checked before any download).
+    :raises CanvasDownloadError: the file could not be downloaded whole, after retries.
     """
 
     template_fields: Sequence[str] = (

@@ -74,6 +74,8 @@ class StartReportOperator(BaseOperator):
     that times out (in every mode), a task killed or marked failed while it waits in the worker
     (``on_kill``), or an ``execution_timeout``, aborts the running report or deletes a queued one.
 
+    .. seealso:: :doc:`/howto/course-reports` and :doc:`/howto/account-reports`
+
     :param parameters: report parameters. (templated)
     :param canvas_conn_id: the ``canvas`` connection. (templated)
     :param wait_for_completion: wait until the report is complete and return its metadata.
@@ -84,6 +86,12 @@ class StartReportOperator(BaseOperator):
     :param reattach_running_report: also on the first try, reuse a running report with the same
         parameters instead of starting another (retries always do).
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook` (e.g. ``retry_limit``).
+    :return: the report id; with ``wait_for_completion``, the finished report's metadata (never its
+        ``file_url``).
+    :raises CanvasInvalidInputError: before any request, for ids or parameters Canvas cannot take.
+    :raises CanvasReportFailedError: the report ended in ``error``, ``aborted`` or ``deleted`` while
+        this task waited.
+    :raises AirflowSensorTimeout: the wait outlasted ``timeout``.
     """
 
     template_fields_renderers = {"parameters": "json"}
@@ -291,7 +299,9 @@ class DownloadReportOperator(BaseOperator):
     local file is written under a temporary name and moved into place only when complete; in
     object storage it is made visible only when complete (a multipart upload on S3, aborted on
     failure). A failed download leaves nothing at the destination. The destination is checked
-    before anything is fetched. See the how-to for assets and re-runs.
+    before anything is fetched.
+
+    .. seealso:: :doc:`/howto/course-reports` and :doc:`/howto/assets-and-lineage`
 
     :param destination: a local path or an ObjectStoragePath URI (``file://``, ``s3://``, ...); one
         ending in ``/`` is a folder, and the attachment's name (made safe for a path) is used. (templated)
@@ -302,6 +312,9 @@ class DownloadReportOperator(BaseOperator):
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook`.
     :return: ``{"uri", "filename", "size", "sha256", "content_type", "report_id", "report_type"}``
         and the family's id (``course_id`` or ``account_id``).
+    :raises DestinationError: the destination cannot be written (checked before any download).
+    :raises DestinationExistsError: a file is there and ``overwrite`` is ``False``; nothing changed.
+    :raises CanvasDownloadError: the file could not be downloaded whole, after retries.
     """
 
     ui_color = "#dce8f6"

@@ -20,6 +20,8 @@ class AccountReportSensor(ReportSensor):
     carries Canvas's reason (``extra_text``); a timeout aborts the report (or deletes it while
     still queued) unless ``stop_on_timeout=False``.
 
+    .. seealso:: :doc:`/howto/account-reports`
+
     :param account_id: the Canvas account id, ``self``, or ``sis_account_id:X``. (templated)
     :param report_type: the report type, e.g. ``provisioning_csv``. (templated)
     :param report_id: the report to wait for, e.g. ``{{ ti.xcom_pull(task_ids='start') }}``. (templated)
@@ -28,6 +30,10 @@ class AccountReportSensor(ReportSensor):
         ``[operators] default_deferrable``.
     :param stop_on_timeout: abort (or delete) the report when the wait times out.
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook` (e.g. ``retry_limit``).
+    :return: the report's metadata, without ``file_url``.
+    :raises CanvasReportFailedError: the report ended in ``error``, ``aborted`` or ``deleted``, with
+        Canvas's reason.
+    :raises AirflowSensorTimeout: the wait outlasted ``timeout`` (the report was stopped).
     """
 
     template_fields: Sequence[str] = ("account_id", "report_type", "report_id", "canvas_conn_id")

@@ -19,6 +19,8 @@ class CourseReportSensor(ReportSensor):
     :class:`~.sensors.report.ReportSensor` for how the wait behaves; Canvas cannot stop a course
     report, so a timeout leaves it running).
 
+    .. seealso:: :doc:`/howto/course-reports`
+
     :param course_id: the Canvas course id, or an alternate form such as ``sis_course_id:X``. (templated)
     :param report_id: the report to wait for, e.g. ``{{ ti.xcom_pull(task_ids='start') }}``. (templated)
     :param report_type: the report type. (templated)
@@ -26,6 +28,9 @@ class CourseReportSensor(ReportSensor):
     :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
         ``[operators] default_deferrable``.
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook` (e.g. ``retry_limit``).
+    :return: the report's metadata, without ``file_url``.
+    :raises CanvasReportFailedError: the report ended in ``error``.
+    :raises AirflowSensorTimeout: the wait outlasted ``timeout``.
     """
 
     template_fields: Sequence[str] = ("course_id", "report_type", "report_id", "canvas_conn_id")

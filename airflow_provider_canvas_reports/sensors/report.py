@@ -35,12 +35,17 @@ class ReportSensor(BaseSensorOperator):
     Transient API errors are retried by the hook, and an outage is waited out while time is left;
     ``timeout`` works the same in poke, reschedule and deferrable mode.
 
+    .. seealso:: :doc:`/howto/course-reports` and :doc:`/howto/account-reports`
+
     :param canvas_conn_id: the ``canvas`` connection. (templated)
     :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
         ``[operators] default_deferrable``.
     :param stop_on_timeout: when the wait times out, stop the report (abort a running account
         report, delete a queued one), so it does not hold the account's report queue.
     :param hook_params: keyword arguments for :class:`~.hooks.canvas.CanvasHook` (e.g. ``retry_limit``).
+    :return: the report's metadata (id, status, timestamps, parameters, attachment; no ``file_url``).
+    :raises CanvasReportFailedError: the report ended in ``error``, ``aborted`` or ``deleted``.
+    :raises AirflowSensorTimeout: the wait outlasted ``timeout``.
     """
 
     ui_color = "#e4f0e8"

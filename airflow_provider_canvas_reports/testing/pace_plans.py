@@ -4,7 +4,7 @@ A :class:`CoursePlan` names the course, its modules and items (points, durations
 published state), blackout dates, skipped weekdays, and the sections and students that exist.
 Due dates left as ``None`` are scheduled as Canvas does: each item is due ``duration_days``
 working days after the previous one, counting from the start date, where skipped weekdays and
-blackout dates are not working days.
+blackout dates are not working days. For example::
 
     plan = CoursePlan(
         course_name="Biology 101",

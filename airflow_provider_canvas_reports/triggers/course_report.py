@@ -14,6 +14,8 @@ class CourseReportTrigger(ReportTrigger):
     :class:`~.triggers.report.ReportTrigger` built from course arguments. It serializes as a
     ``ReportTrigger``; this class also lets a triggerer resume waits deferred by earlier versions.
 
+    .. seealso:: :doc:`/howto/course-reports`
+
     :param canvas_conn_id: the ``canvas`` connection.
     :param course_id: the course.
     :param report_type: the report type.

@@ -41,6 +41,8 @@ class ReportTrigger(BaseTrigger):
 
     Every event also carries ``report_id``.
 
+    .. seealso:: :doc:`/howto/course-reports` and :doc:`/running-at-scale`
+
     :param canvas_conn_id: the ``canvas`` connection.
     :param target: the report, as :meth:`.ReportTarget.to_dict` writes it (or the target itself).
     :param poll_interval: seconds between status checks.

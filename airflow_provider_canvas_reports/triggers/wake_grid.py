@@ -7,9 +7,8 @@ is its own entry in the loop's timer heap. Here a sleep is rounded to the neares
 (see :func:`grid_step`), and every sleeper due at one point waits on a future of its own in that
 point's list: the point has one timer, which wakes them all in one pass of the loop. Triggers due
 within the same tenth of a second then poll together instead of each paying the process's
-wake-up from idle (measured on 5,000 triggers @ 20 s: 40% less CPU per poll than ungridded
-sleeps), and a sleeping trigger holds one future instead of a handle, a future and a coroutine
-(about 700 bytes less each; ``benchmarks/RESULTS.md``).
+wake-up from idle, and a sleeping trigger holds one future instead of a handle, a future and a
+coroutine (what that saves is measured in ``benchmarks/RESULTS.md``).
 
 Rounding to the nearest point keeps the mean interval. Cancelling a sleeper cancels only its own
 future; the point's timer skips it when it fires.

@@ -1,8 +1,8 @@
-"""The connection form, the hook and the README agree on the extras and their defaults (settings.DEFAULTS)."""
+"""The connection form, the hook and the docs agree on the extras and their defaults (settings.DEFAULTS)."""
 
 from __future__ import annotations
 
-import re
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from airflow_provider_canvas_reports.client.settings import (
 )
 from airflow_provider_canvas_reports.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS_EXT = Path(__file__).resolve().parents[2] / "docs" / "_ext"
 
 
 def settings_from(extras: dict) -> CanvasSettings:
@@ -35,12 +35,19 @@ def test_the_hook_uses_the_defaults_when_no_extra_is_set():
     assert {name: getattr(settings, name) for name in DEFAULTS} == DEFAULTS
 
 
-def test_the_readme_lists_every_extra_with_the_default_the_hook_uses():
-    table = README.read_text().split("| extra | default | meaning |", 1)[1].split("\n\n", 1)[0]
-    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", table, flags=re.MULTILINE)
-    assert {name: default.strip() for name, default in rows} == {
+def test_the_docs_list_every_extra_with_the_default_the_hook_uses_and_what_it_means():
+    """The Connections page's table is generated from these rows (docs/_ext/canvas_docs_data.py)."""
+    spec = importlib.util.spec_from_file_location("canvas_docs_data", DOCS_EXT / "canvas_docs_data.py")
+    assert spec is not None and spec.loader is not None
+    docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(docs)
+    rows = docs.connection_extras()
+    assert {row["name"]: row["default"] for row in rows if row["name"] in DEFAULTS} == {
         name: default_text(name) for name in DEFAULTS
     }
+    assert {row["name"] for row in rows} == set(DEFAULTS) | set(CONN_FIELDS)
+    for row in rows:
+        assert row["meaning"] and "Default:" not in row["meaning"], row
 
 
 @pytest.mark.parametrize(
