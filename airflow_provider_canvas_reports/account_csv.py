@@ -39,7 +39,7 @@ from airflow_provider_canvas_reports.archives import Source, is_zip, open_zip, o
 from airflow_provider_canvas_reports.exceptions import CanvasReportFileError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Generator, Iterator
     from types import TracebackType
 
 #: Bytes read from a part at a time; a block holds the whole records among them.
@@ -90,6 +90,8 @@ class AccountReportFile:
         self._archive: zipfile.ZipFile | None = None
         self._members: dict[str, zipfile.ZipInfo] = {}
         self.name = ""
+        #: Whether the file is a ZIP (of CSVs), not one CSV.
+        self.is_zip = False
         #: The CSV parts, in archive order.
         self.parts: list[PartInfo] = []
         #: ZIP members that are not CSVs (folders excluded): not read.
@@ -99,7 +101,8 @@ class AccountReportFile:
         self._context = opened(self._source, "an account report (a .csv or a ZIP of CSVs)")
         self._stream, self.name = self._context.__enter__()
         try:
-            if is_zip(self._stream):
+            self.is_zip = is_zip(self._stream)
+            if self.is_zip:
                 self._archive = open_zip(self._stream, self.name, "neither a .csv nor a ZIP of CSVs")
                 self._list_members(self._archive)
             else:
@@ -144,25 +147,42 @@ class AccountReportFile:
             raise RuntimeError("open the report file first (use it as a context manager)")
         if self._archive is None:
             self._stream.seek(0)
-            return CsvPart(part, self._stream)
+            return CsvPart(part, self._stream, owned=False)
         try:
             member = self._archive.open(self._members[part.name])
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
             raise CanvasReportFileError(f"{part.label}: cannot be read: a broken ZIP ({exc})") from exc
-        return CsvPart(part, member)
+        try:
+            return CsvPart(part, member, owned=True)
+        except BaseException:
+            member.close()
+            raise
 
 
 class CsvPart:
     """
     One CSV being read: its :attr:`header` (read when opened) and its records, as
-    :meth:`row_batches` or :meth:`csv_blocks` (one of them, once).
+    :meth:`row_batches` or :meth:`csv_blocks` (one of them, once). ``with`` closes a ZIP member.
     """
 
-    def __init__(self, info: PartInfo, stream: IO[bytes]) -> None:
+    def __init__(self, info: PartInfo, stream: IO[bytes], owned: bool) -> None:
         self.info = info
         self._stream = stream
+        self._owned = owned
         self._blocks = _record_blocks(stream, info.label)
         self.header: list[str] = self._read_header()
+
+    def __enter__(self) -> CsvPart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading (a ZIP member's stream is closed; a plain file stays open)."""
+        self._blocks.close()
+        if self._owned:
+            self._stream.close()
 
     @property
     def label(self) -> str:
@@ -255,7 +275,7 @@ class CsvPart:
 
 
 # ------------------------------------------------------------------------------------ blocks
-def _record_blocks(stream: IO[bytes], label: str) -> Iterator[tuple[bytes, int]]:
+def _record_blocks(stream: IO[bytes], label: str) -> Generator[tuple[bytes, int], None, None]:
     """``(bytes, first line)`` of consecutive blocks of whole records, each ending in a line break."""
     line = 1
     rest = b""
