@@ -180,23 +180,14 @@ def complete_report(
     emu: Any, control: Any, course_id: int, report_type: str, file_size: int
 ) -> dict[str, Any]:
     """Start a report of ``file_size`` bytes on ``course_id`` (no queueing) and wait until it is complete."""
-    import requests
-
-    from airflow_provider_canvas_reports.testing import ReportBehaviour
+    from airflow_provider_canvas_reports.testing import ReportBehaviour, run_report
 
     control.set_behaviour(
         course_id,
         ReportBehaviour(created_seconds=0, running_seconds=0, file_size=file_size, sequential=False),
     )
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {emu.token}"
-    base = f"{emu.base_url}/api/v1/courses/{course_id}/reports/{report_type}"
-    report = session.post(base, json={"parameters": {"section_ids": [1]}}, timeout=30).json()
-    deadline = time.monotonic() + 60
-    while report.get("status") != "complete" and time.monotonic() < deadline:
-        time.sleep(0.1)
-        report = session.get(f"{base}/{report['id']}", timeout=30).json()
-    session.close()
+    path = f"courses/{course_id}/reports/{report_type}"
+    report = run_report(emu.base_url, emu.token, path, {"section_ids": [1]}, timeout=60, interval=0.1)
     if report.get("status") != "complete":
         raise RuntimeError(f"the {file_size}-byte report did not complete: {report.get('status')}")
-    return dict(report)
+    return report

@@ -1,6 +1,6 @@
 """
-Shared fixtures: an isolated AIRFLOW_HOME on SQLite, the Canvas emulator on loopback, and a
-``canvas_default`` connection pointing at it.
+Shared fixtures: an isolated AIRFLOW_HOME on SQLite, the Canvas emulator on loopback (the
+package's own pytest plugin, as users enable it), and a ``canvas_default`` connection pointing at it.
 
 The environment is set before Airflow is imported, so every test (and every ``dag.test()``)
 runs against a private metadata database and the DAG files in ``tests/dags``.
@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -36,9 +37,12 @@ os.environ.update(
     }
 )
 
-from airflow_provider_canvas_reports.testing import CanvasEmulator  # noqa: E402
-from tests.helpers import TOKEN, connection_uri_json  # noqa: E402
 from tests.servers import PostgresServer  # noqa: E402
+
+if TYPE_CHECKING:
+    from airflow_provider_canvas_reports.testing import CanvasEmulator
+
+pytest_plugins = ["airflow_provider_canvas_reports.testing.pytest_plugin"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -51,20 +55,11 @@ def airflow_db() -> Iterator[Path]:
     shutil.rmtree(_HOME, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def _emulator_session():
-    emulator = CanvasEmulator(tokens={TOKEN: "admin", "student-token": "student", "other-teacher": "teacher"})
-    emulator.start()
-    yield emulator
-    emulator.stop()
-
-
 @pytest.fixture
-def emulator(_emulator_session, monkeypatch):
-    """The session's emulator with clean records, faults and behaviour, and canvas_default pointing at it."""
-    _emulator_session.reset()
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(_emulator_session.base_url))
-    return _emulator_session
+def emulator(canvas_connection: CanvasEmulator) -> CanvasEmulator:
+    """The session's emulator, reset, with ``canvas_default`` pointing at it (the plugin's
+    ``canvas_connection``: the name every test here uses)."""
+    return canvas_connection
 
 
 @pytest.fixture(scope="session")

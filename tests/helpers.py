@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,18 +12,10 @@ from typing import Any
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS as AIRFLOW_V_3
 from airflow.utils.session import create_session
 
-TOKEN = "emulator-token-5f2c9a"
+from airflow_provider_canvas_reports.testing import ReportBehaviour, run_report
 
-
-def connection_uri_json(base_url: str, token: str = TOKEN, **extra: object) -> str:
-    """The ``AIRFLOW_CONN_*`` JSON form of a canvas connection, with fast retries for tests."""
-    extras = {
-        "retry_backoff_seconds": 0.01,
-        "retry_backoff_max_seconds": 0.05,
-        "rate_limit_max_pause_seconds": 0.05,
-        **extra,
-    }
-    return json.dumps({"conn_type": "canvas", "host": base_url, "password": token, "extra": extras})
+#: The admin token every emulator knows (``DEFAULT_TOKENS``); ``canvas_default`` uses it.
+TOKEN = "emulator-token"
 
 
 @dataclass
@@ -71,6 +63,22 @@ def run_dag(dag: Any, **kwargs: Any) -> RunResult:
     )
 
 
+def finished_report(
+    emulator: Any, course_id: int, sections: tuple[int, ...] = (1,), **behaviour: Any
+) -> dict[str, Any]:
+    """A complete ``course_pace_docx`` report of ``course_id``, started and polled over HTTP."""
+    emulator.set_behaviour(course_id, ReportBehaviour(running_seconds=0, created_seconds=0, **behaviour))
+    path = f"courses/{course_id}/reports/course_pace_docx"
+    report = run_report(emulator.base_url, emulator.token, path, {"section_ids": list(sections)})
+    assert report["status"] == "complete", report
+    return report
+
+
+def download_conf(course_id: int, report: dict, destination: object) -> dict[str, Any]:
+    """The ``dag.test()`` conf of the download scenarios."""
+    return {"course_id": course_id, "report_id": report["id"], "destination": str(destination)}
+
+
 def finish_held_reports(emulator: Any, course_id: int, after_gets: int) -> Any:
     """
     While the block runs, end each held report of ``course_id`` (``ReportBehaviour(hold=True)``)
@@ -82,28 +90,36 @@ def finish_held_reports(emulator: Any, course_id: int, after_gets: int) -> Any:
 
 @contextmanager
 def on_status_reads(
-    emulator: Any, course_id: int, after_gets: int, action: Callable[[int], object]
+    emulator: Any,
+    context_id: int,
+    after_gets: int,
+    action: Callable[[int], object],
+    *,
+    family: str = "course",
 ) -> Iterator[None]:
-    """While the block runs, call ``action(report_id)`` once per report of ``course_id`` after
-    the emulator has answered ``after_gets`` status reads of it."""
+    """While the block runs, call ``action(report_id)`` once per report of the course (or, with
+    ``family="account"``, the account) ``context_id`` after the emulator has answered
+    ``after_gets`` status reads of it."""
     stop = threading.Event()
+    status_read = re.compile(r"/reports/[^/]+/(\d+)$")
+    key = f"{family}_id"
 
     def watch() -> None:
         finished: set[int] = set()
         while not stop.is_set():
-            reads: dict[str, int] = {}
+            reads: dict[int, int] = {}
             for request in emulator.requests:
-                if request.method == "GET" and request.status == 200:
-                    reads[request.path] = reads.get(request.path, 0) + 1
+                found = status_read.search(request.path)
+                if request.method == "GET" and request.status == 200 and found:
+                    reads[int(found[1])] = reads.get(int(found[1]), 0) + 1
             for report_id, report in emulator.reports.items():
-                path = f"/api/v1/courses/{course_id}/reports/{report.report_type}/{report_id}"
-                due = report.course_id == course_id and reads.get(path, 0) >= after_gets
+                due = getattr(report, key, None) == context_id and reads.get(report_id, 0) >= after_gets
                 if due and report_id not in finished:
                     action(report_id)
                     finished.add(report_id)
             stop.wait(0.02)
 
-    watcher = threading.Thread(target=watch, name=f"on-status-reads-{course_id}", daemon=True)
+    watcher = threading.Thread(target=watch, name=f"on-status-reads-{family}-{context_id}", daemon=True)
     watcher.start()
     try:
         yield

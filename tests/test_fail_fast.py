@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_canvas_reports.testing import Fault
+from airflow_provider_canvas_reports.testing import Fault, connection_json
 from tests.dags.fail_fast import fail_fast
-from tests.helpers import connection_uri_json, run_dag
+from tests.helpers import run_dag
 
 COURSE = 301
 
@@ -30,8 +30,8 @@ def run(**conf: object):
 @pytest.fixture
 def wrong_tokens(emulator, monkeypatch):
     """Connections to the emulator with a token it does not know, and with a student's token."""
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_BAD_TOKEN", connection_uri_json(emulator.base_url, "not-a-token"))
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_STUDENT", connection_uri_json(emulator.base_url, "student-token"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_BAD_TOKEN", connection_json(emulator.base_url, "not-a-token"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_STUDENT", connection_json(emulator.base_url, "student-token"))
 
 
 @pytest.mark.usefixtures("wrong_tokens")

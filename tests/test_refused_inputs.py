@@ -27,10 +27,11 @@ from airflow_provider_canvas_reports.exceptions import (
     DestinationExistsError,
 )
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+from airflow_provider_canvas_reports.testing import connection_json
 from airflow_provider_canvas_reports.testing.pace_plans import PlannedSection, default_plan
 from tests.course_pace.pace_helpers import report_bytes
 from tests.dags import canvas_scenarios as scenarios
-from tests.helpers import connection_uri_json, run_dag
+from tests.helpers import run_dag
 
 
 @pytest.mark.parametrize("section_ids", [["abc"], [True], [-1], [0], "1,2", "1", [1.5], [None]], ids=repr)
@@ -174,7 +175,7 @@ def test_every_error_the_provider_defines_is_a_canvas_error():
 
 
 def test_a_connection_that_cannot_be_used_is_a_canvas_error_and_a_value_error(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_BROKEN", connection_uri_json("http://canvas.example.com"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_BROKEN", connection_json("http://canvas.example.com"))
     with pytest.raises(exceptions.CanvasConnectionConfigError, match="plain http") as raised:
         CanvasHook("canvas_broken").settings  # noqa: B018
     assert isinstance(raised.value, CanvasError) and isinstance(raised.value, ValueError)

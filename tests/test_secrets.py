@@ -79,7 +79,7 @@ from airflow_provider_canvas_reports.exceptions import (  # noqa: E402
     CanvasStorageRefusedError,
 )
 from airflow_provider_canvas_reports.testing import Fault  # noqa: E402
-from tests.landing_helpers import finished_report  # noqa: E402
+from tests.helpers import finished_report  # noqa: E402
 
 #: A query value that is not the scrubbed placeholder.
 _UNSCRUBBED = re.compile(r"(?i)(verifier|X-Amz-Signature)=(?!\*\*\*)[^&\s\"'<]+")

@@ -15,13 +15,24 @@ Standard library only.
 
 from __future__ import annotations
 
-from airflow_provider_canvas_reports.testing.client import EmulatorControl
+from airflow_provider_canvas_reports.testing.client import EmulatorControl, connection_json, run_report
 from airflow_provider_canvas_reports.testing.emulator import CanvasEmulator
 from airflow_provider_canvas_reports.testing.models import (
+    DEFAULT_TOKENS,
     FAULT_KINDS,
     Fault,
     RecordedRequest,
     ReportBehaviour,
 )
 
-__all__ = ["FAULT_KINDS", "CanvasEmulator", "EmulatorControl", "Fault", "RecordedRequest", "ReportBehaviour"]
+__all__ = [
+    "DEFAULT_TOKENS",
+    "FAULT_KINDS",
+    "CanvasEmulator",
+    "EmulatorControl",
+    "Fault",
+    "RecordedRequest",
+    "ReportBehaviour",
+    "connection_json",
+    "run_report",
+]

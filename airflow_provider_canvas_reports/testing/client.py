@@ -1,8 +1,13 @@
-"""``EmulatorControl``: drive an emulator running in another process through its control API."""
+"""
+Talking to a running emulator from tests: ``EmulatorControl`` (its control API, from any
+process), ``run_report`` (a report started and polled over HTTP as a client would) and
+``connection_json`` (an Airflow ``canvas`` connection pointing at it).
+"""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +15,69 @@ from airflow_provider_canvas_reports.testing.models import Fault, RecordedReques
 
 if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan
+
+
+#: Statuses after which a report changes no more.
+TERMINAL_STATUSES = frozenset({"complete", "error", "aborted", "deleted"})
+
+
+def run_report(
+    base_url: str,
+    token: str,
+    path: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.02,
+) -> dict[str, Any]:
+    """
+    Start a report over HTTP as a client does, and poll it until it ends.
+
+    >>> run_report(emu.base_url, emu.token, "courses/1/reports/course_pace_docx", {"section_ids": [1]})
+    ... # doctest: +SKIP
+
+    :param base_url: the emulator's API URL (``emu.base_url``).
+    :param token: a token that may read reports (``emu.token``).
+    :param path: ``courses/:id/reports/:type`` or ``accounts/:id/reports/:type``.
+    :param parameters: the report's parameters (sent as JSON).
+    :param timeout: seconds to wait for a terminal status.
+    :param interval: seconds between status reads.
+    :return: the report's JSON once its status is terminal (``complete``, ``error``, ...).
+    :raises TimeoutError: if it is still going after ``timeout`` seconds.
+    """
+    url = f"{base_url.rstrip('/')}/api/v1/{path.strip('/')}"
+    report = _json_call("POST", url, token, {"parameters": parameters or {}})
+    deadline = time.monotonic() + timeout
+    while report.get("status") not in TERMINAL_STATUSES:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"report {report.get('id')} still {report.get('status')} after {timeout} s")
+        time.sleep(interval)
+        report = _json_call("GET", f"{url}/{report['id']}", token)
+    return report
+
+
+def connection_json(base_url: str, token: str = "emulator-token", **extra: Any) -> str:
+    """
+    An Airflow ``canvas`` connection to the emulator, in the JSON form of ``AIRFLOW_CONN_*``
+    variables, with retries fast enough for tests (``extra`` adds or overrides extras).
+    """
+    extras = {
+        "retry_backoff_seconds": 0.01,
+        "retry_backoff_max_seconds": 0.05,
+        "rate_limit_max_pause_seconds": 0.05,
+        **extra,
+    }
+    return json.dumps({"conn_type": "canvas", "host": base_url, "password": token, "extra": extras})
+
+
+def _json_call(method: str, url: str, token: str, payload: Any = None) -> dict[str, Any]:
+    data = None if payload is None else json.dumps(payload).encode()
+    headers = {"Authorization": f"Bearer {token}"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return dict(json.loads(response.read()))
 
 
 class EmulatorControl:

@@ -49,6 +49,14 @@ FAULT_KINDS = (
 
 #: Roles holding the course right ``read_reports``.
 READ_REPORTS_ROLES = frozenset({"teacher", "ta", "designer", "admin"})
+#: The users a new emulator knows, by token: an admin (course and account reports; ``emu.token``),
+#: two teachers (each reads only the reports it started) and a student (may read none).
+DEFAULT_TOKENS: dict[str, str] = {
+    "emulator-token": "admin",
+    "teacher-token": "teacher",
+    "other-teacher-token": "teacher",
+    "student-token": "student",
+}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from airflow_provider_canvas_reports.testing.account_reports import ACCOUNT_REPORT_TYPES, AccountReport
 from airflow_provider_canvas_reports.testing.models import (
+    DEFAULT_TOKENS,
     READ_REPORTS_ROLES,
     Counters,
     Fault,
@@ -56,7 +57,7 @@ class EmulatorState:
         self._lock = threading.RLock()
         self.host = host
         self.port = self.storage_port = self.files_port = 0
-        self._initial_tokens = dict(tokens if tokens is not None else {"emulator-token": "admin"})
+        self._initial_tokens = dict(tokens if tokens is not None else DEFAULT_TOKENS)
         self.record_requests = record_requests
         #: Throttle settings, read on every request.
         self.rate_limit_high_water = 600.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import zipfile
 
 import pytest
@@ -20,7 +19,7 @@ from airflow_provider_canvas_reports.targets import AccountReport
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from airflow_provider_canvas_reports.testing.csv_files import HEADERS
 from tests.dags import canvas_account_scenarios as scenarios
-from tests.helpers import run_dag
+from tests.helpers import on_status_reads, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -239,40 +238,21 @@ def test_on_kill_aborts_the_report_the_worker_waits_for(emulator):
         wait_for_completion=True,
         deferrable=False,
         poll_interval=0.05,
+        timeout=120,  # a missed event fails the test instead of hanging it
     )
-    # Airflow 2.11 runs an operator's execute only on the thread that built it (thread-local
-    # bookkeeping): the operator waits here, and a second thread plays the user marking it failed.
-    seen: list[int] = []
+    # The user marks the task failed once the worker has read the report's status twice. (The
+    # operator runs on the test's own thread: Airflow 2.11 runs execute only where it was built.)
+    killed: list[int] = []
 
-    def kill_once_waiting() -> None:
-        try:
-            seen.append(_wait_for_status_reads(emulator, 18, 2))
-        finally:  # never leave the operator waiting on a held report
-            operator.on_kill()
+    def kill(report_id: int) -> None:
+        killed.append(report_id)
+        operator.on_kill()
 
-    killer = threading.Thread(target=kill_once_waiting)
-    killer.start()
-    with pytest.raises(CanvasReportFailedError, match="'aborted'"):
-        operator.execute({})  # the wait ends when the aborted report reads "aborted"
-    killer.join(timeout=30)
-    assert not killer.is_alive()
-    (report_id,) = seen
+    with on_status_reads(emulator, 18, 2, kill, family="account"):
+        with pytest.raises(CanvasReportFailedError, match="'aborted'"):
+            operator.execute({})  # the wait ends when the aborted report reads "aborted"
+    (report_id,) = killed
     assert len(account_requests(emulator, "PUT", f"/{report_id}/abort")) == 1
-
-
-def _wait_for_status_reads(emulator, account_id: int, reads: int) -> int:
-    """The account's report id once the emulator answered ``reads`` status reads of it (an event)."""
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for report_id, report in emulator.reports.items():
-            if getattr(report, "account_id", None) == account_id:
-                path = f"/{report_id}"
-                if len([r for r in account_requests(emulator, "GET", path) if r.status == 200]) >= reads:
-                    return report_id
-        time.sleep(0.02)
-    raise AssertionError("the operator never read the report's status")
 
 
 def test_cancel_report_aborts_running_deletes_queued_and_leaves_finished(emulator):
@@ -334,22 +314,11 @@ def test_the_wait_says_once_when_the_report_is_queued_behind_another(emulator, m
         wait_for_completion=True,
         deferrable=False,
         poll_interval=0.05,
+        timeout=120,  # a missed event fails the test instead of hanging it
     )
-
-    reads: list[int] = []
-
-    def finish_the_blocker_once_waiting() -> None:
-        try:
-            reads.append(_wait_for_status_reads(emulator, 19, 3))
-        finally:  # never leave the operator waiting behind a held report
-            emulator.finish_report(blocker["id"])
-
-    # The operator waits on this thread (Airflow 2.11 runs execute only on the thread that built it).
-    releaser = threading.Thread(target=finish_the_blocker_once_waiting)
-    releaser.start()
-    done = operator.execute({})
-    releaser.join(timeout=30)
-    assert not releaser.is_alive() and reads
+    # The blocker ends once the operator has read its own queued report three times.
+    with on_status_reads(emulator, 19, 3, lambda _: emulator.finish_report(blocker["id"]), family="account"):
+        done = operator.execute({})
     assert done["status"] == "complete"
     out = capfd.readouterr()
     notices = [line for line in (out.out + out.err).splitlines() if "still queued" in line]

@@ -8,8 +8,7 @@ from airflow.utils.session import create_session
 
 from airflow_provider_canvas_reports.testing import Fault
 from tests.dags import canvas_data_stack as stack
-from tests.helpers import run_dag
-from tests.landing_helpers import download_conf, finished_report
+from tests.helpers import download_conf, finished_report, run_dag
 
 EXTRA_KEYS = {"course_id", "report_id", "report_type", "uri", "filename", "size", "sha256"}
 

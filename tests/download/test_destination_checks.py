@@ -51,7 +51,7 @@ def test_unwritable_destination_fails_once_before_any_request(emulator, tmp_path
 
 
 def test_a_missing_parent_is_created_when_the_file_lands(emulator, tmp_path):
-    from tests.landing_helpers import download_conf, finished_report
+    from tests.helpers import download_conf, finished_report
 
     report = finished_report(emulator, 244, sections=(1, 2))
     result = run_dag(stack.retried, run_conf=download_conf(244, report, tmp_path / "a" / "b" / "pace.zip"))

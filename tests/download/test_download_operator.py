@@ -18,8 +18,7 @@ from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
 from tests.dags import canvas_scenarios as scenarios
 from tests.dags.download_keep_existing import keep_existing
-from tests.helpers import run_dag
-from tests.landing_helpers import finished_report
+from tests.helpers import finished_report, run_dag
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -12,9 +12,8 @@ from airflow_provider_canvas_reports.client.download import ProgressLog, ReportF
 from airflow_provider_canvas_reports.client.settings import CanvasSettings
 from airflow_provider_canvas_reports.exceptions import CanvasTransportError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-from airflow_provider_canvas_reports.testing import Fault
-from tests.helpers import connection_uri_json
-from tests.landing_helpers import finished_report
+from airflow_provider_canvas_reports.testing import Fault, connection_json
+from tests.helpers import finished_report
 
 
 def authorization_seen(emulator) -> dict[str, int]:
@@ -53,7 +52,7 @@ def test_files_domain_download_sends_the_token_nowhere(emulator):
 def test_another_origin_on_the_same_server_gets_no_token(emulator, monkeypatch):
     """Canvas configured as ``localhost``: a ``file_url`` naming ``127.0.0.1`` is another origin."""
     port = emulator.base_url.rsplit(":", 1)[1]
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(f"http://localhost:{port}"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(f"http://localhost:{port}"))
     report = finished_report(emulator, 262)
     assert report["file_url"].startswith("http://127.0.0.1:")
     emulator.reset_records()
@@ -113,7 +112,7 @@ def test_resume_answered_from_the_right_byte_continues(emulator):
 def test_unreachable_file_url_names_the_host_and_cause_but_never_the_verifier(
     emulator, monkeypatch, closed_port
 ):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(emulator.base_url, retry_limit=2))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(emulator.base_url, retry_limit=2))
     report = {"id": 1, "file_url": f"http://127.0.0.1:{closed_port}/files/9/download?verifier=sekrit"}
     with pytest.raises(CanvasTransportError) as caught:
         CanvasHook().download_report_file(report, io.BytesIO())

@@ -7,25 +7,18 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from airflow_provider_canvas_reports.testing import CanvasEmulator
-from airflow_provider_canvas_reports.testing.pytest_plugin import (  # noqa: F401  (fixtures under test)
-    canvas_emulator,
-    canvas_emulator_session,
-    canvas_emulator_shared,
-)
-from tests.emulator.helpers import FAST, OTHER_TEACHER, STUDENT, TEACHER
+from tests.emulator.helpers import FAST, TEACHER
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from airflow_provider_canvas_reports.testing import CanvasEmulator
+
 
 @pytest.fixture
-def emu() -> Iterator[CanvasEmulator]:
-    """An emulator with two teachers and a student."""
-    with CanvasEmulator(
-        tokens={TEACHER: "teacher", OTHER_TEACHER: "teacher", STUDENT: "student"}
-    ) as emulator:
-        yield emulator
+def emu(canvas_emulator: CanvasEmulator) -> CanvasEmulator:
+    """A fresh emulator (the plugin's ``canvas_emulator``: an admin, two teachers and a student)."""
+    return canvas_emulator
 
 
 @pytest.fixture

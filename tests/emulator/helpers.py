@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_canvas_reports.testing import ReportBehaviour
+from airflow_provider_canvas_reports.testing import ReportBehaviour, run_report
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_canvas_reports.testing import CanvasEmulator
 
-TEACHER = "teacher-token"
+TEACHER = "teacher-token"  # DEFAULT_TOKENS: every emulator knows these users
 OTHER_TEACHER = "other-teacher-token"
 STUDENT = "student-token"
 FAST = ReportBehaviour(created_seconds=0, running_seconds=0)
@@ -74,9 +74,17 @@ def finished(body: dict[str, Any]) -> bool:
 
 
 def complete_report(
-    session: requests.Session, emu: CanvasEmulator, course: int = 1, **kwargs: Any
+    session: requests.Session,
+    emu: CanvasEmulator,
+    course: int = 1,
+    sections: list[int] | None = None,
+    enrollments: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Start a report and poll it to a terminal status."""
-    report = start(session, emu, course, **kwargs)
-    body, _ = poll_until(session, f"{reports_url(emu, course)}/{report['id']}", finished)
-    return body
+    """Start a report as the session's user (a teacher) and poll it to a terminal status."""
+    parameters: dict[str, list[int]] = {}
+    if sections is not None:
+        parameters["section_ids"] = sections
+    if enrollments is not None:
+        parameters["enrollment_ids"] = enrollments
+    token = session.headers["Authorization"].removeprefix("Bearer ")
+    return run_report(emu.base_url, str(token), f"courses/{course}/reports/course_pace_docx", parameters)

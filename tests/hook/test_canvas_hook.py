@@ -20,8 +20,8 @@ from airflow_provider_canvas_reports.exceptions import (
 )
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.targets import CourseReport
-from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
-from tests.helpers import TOKEN, connection_uri_json
+from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour, connection_json
+from tests.helpers import TOKEN
 
 SECTIONS = {"section_ids": [11, 12]}
 #: A cheap GET that always has an answer: the probe for how the transport copes with faults.
@@ -132,7 +132,7 @@ def test_unknown_report_type_is_a_bad_request_tried_once(emulator):
 
 
 def test_invalid_token_is_an_auth_error_tried_once(emulator, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(emulator.base_url, "wrong-token"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(emulator.base_url, "wrong-token"))
     with pytest.raises(CanvasAuthError, match="Invalid access token") as info:
         CanvasHook().get_last_course_report(101, "course_pace_docx")
     assert info.value.status_code == 401
@@ -147,7 +147,7 @@ def test_revoked_token_is_an_auth_error(emulator):
 
 
 def test_student_is_not_authorized(emulator, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(emulator.base_url, "student-token"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(emulator.base_url, "student-token"))
     with pytest.raises(CanvasAuthError, match="not authorized") as info:
         CanvasHook().start_course_report(101, "course_pace_docx", SECTIONS)
     assert info.value.status_code == 403
@@ -248,7 +248,7 @@ async def test_async_path_retries_the_same_way(emulator):
 
 
 async def test_async_auth_error_is_not_retried(emulator, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(emulator.base_url, "wrong-token"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(emulator.base_url, "wrong-token"))
     with pytest.raises(CanvasAuthError):
         await CanvasHook().aget_last_course_report(101, "course_pace_docx")
     assert len(api_requests(emulator)) == 1
@@ -326,26 +326,26 @@ def test_bad_parameters_raise_before_any_request(emulator, parameters):
 
 
 def test_plain_http_is_refused_off_loopback(emulator, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("http://canvas.example.edu"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json("http://canvas.example.edu"))
     with pytest.raises(ValueError, match="Refusing plain http://"):
         CanvasHook().get_last_course_report(101, "course_pace_docx")
 
 
 def test_allow_http_extra_permits_plain_http(monkeypatch):
     monkeypatch.setenv(
-        "AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("http://canvas.example.edu", allow_http=True)
+        "AIRFLOW_CONN_CANVAS_DEFAULT", connection_json("http://canvas.example.edu", allow_http=True)
     )
     assert CanvasHook().settings.base_url == "http://canvas.example.edu"
 
 
 def test_host_without_scheme_means_https(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("school.instructure.com/"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json("school.instructure.com/"))
     assert CanvasHook().settings.base_url == "https://school.instructure.com"
 
 
 def test_extras_and_hook_arguments_tune_retries(monkeypatch):
     monkeypatch.setenv(
-        "AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("https://x.test", retry_limit="4", timeout=12)
+        "AIRFLOW_CONN_CANVAS_DEFAULT", connection_json("https://x.test", retry_limit="4", timeout=12)
     )
     assert CanvasHook().settings.retry_limit == 4
     assert CanvasHook().settings.timeout == 12.0
@@ -353,9 +353,7 @@ def test_extras_and_hook_arguments_tune_retries(monkeypatch):
 
 
 def test_bad_extras_get_a_clear_error(monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("https://x.test", retry_limit="many")
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json("https://x.test", retry_limit="many"))
     with pytest.raises(ValueError, match="retry_limit"):
         CanvasHook().settings  # noqa: B018
 
@@ -364,7 +362,7 @@ def test_test_connection_reports_success_and_failure(emulator, monkeypatch):
     ok, message = CanvasHook().test_connection()
     assert ok, message
     assert emulator.base_url in message
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(emulator.base_url, "wrong-token"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(emulator.base_url, "wrong-token"))
     ok, message = CanvasHook().test_connection()
     assert not ok
     assert "Invalid access token" in message
@@ -402,7 +400,7 @@ def test_start_is_retried_when_the_connection_was_refused(emulator, monkeypatch)
     with socket.socket() as probe:  # a loopback port with nothing listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(f"http://127.0.0.1:{port}"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(f"http://127.0.0.1:{port}"))
     with pytest.raises(CanvasTransportError) as info:
         CanvasHook(retry_limit=3).start_course_report(101, "course_pace_docx", SECTIONS)
     assert info.value.maybe_processed is False
@@ -412,7 +410,7 @@ def test_start_is_retried_when_the_connection_was_refused(emulator, monkeypatch)
     ("name", "value"), [("retry_limit", 2.5), ("retry_limit", 0), ("max_connections", "0")]
 )
 def test_whole_number_extras_refuse_fractions_and_zero(monkeypatch, name, value):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("https://x.test", **{name: value}))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json("https://x.test", **{name: value}))
     with pytest.raises(ValueError, match=name):
         CanvasHook().settings  # noqa: B018
 

@@ -17,7 +17,7 @@ import pytest
 
 from airflow_provider_canvas_reports.lineage import canvas_report_name, file_name
 from airflow_provider_canvas_reports.targets import AccountReport, CourseReport
-from tests.landing_helpers import download_conf, finished_report
+from tests.helpers import download_conf, finished_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,11 +184,9 @@ def test_the_lineage_methods_make_no_request(monkeypatch):
         DownloadCourseReportOperator,
         StartCourseReportOperator,
     )
-    from tests.helpers import connection_uri_json
+    from airflow_provider_canvas_reports.testing import connection_json
 
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json("http://127.0.0.1:9", retry_limit=1)
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json("http://127.0.0.1:9", retry_limit=1))
     start = StartCourseReportOperator(task_id="start", course_id=101, parameters={"section_ids": [1]})
     download = DownloadCourseReportOperator(task_id="download", course_id=101, report_id=7, destination="/x/")
     target = CourseReport.of(101, "course_pace_docx", 7)

@@ -11,9 +11,9 @@ import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
+from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour, connection_json
 from tests.dags import canvas_scenarios as scenarios
-from tests.helpers import TOKEN, connection_uri_json, finish_held_reports, on_status_reads, run_dag
+from tests.helpers import TOKEN, finish_held_reports, on_status_reads, run_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -133,7 +133,7 @@ async def test_async_last_report_on_a_fresh_course_is_none_in_at_most_two_reques
 
 @pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store arrived in Airflow 3.3")
 def test_a_stored_report_that_answers_403_is_replaced_by_a_new_one(emulator, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_OTHER", connection_uri_json(emulator.base_url, "other-teacher"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_OTHER", connection_json(emulator.base_url, "other-teacher-token"))
     emulator.set_behaviour(243, ReportBehaviour(running_seconds=0.2))
     # An error no retry of the hook fixes, but Airflow's retry may: the first try fails.
     emulator.add_fault(Fault(kind="422", count=1, method="GET", course_id=243))

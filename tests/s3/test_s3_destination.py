@@ -11,8 +11,7 @@ import hashlib
 from airflow_provider_canvas_reports.destinations import Destination
 from airflow_provider_canvas_reports.testing import Fault
 from tests.dags import canvas_data_stack as stack
-from tests.helpers import run_dag
-from tests.landing_helpers import download_conf, finished_report
+from tests.helpers import download_conf, finished_report, run_dag
 from tests.s3.conftest import AWS_CONN_ID
 
 MIB = 1 << 20

@@ -10,9 +10,8 @@ import pytest
 
 from airflow_provider_canvas_reports.exceptions import CanvasTransportError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-from airflow_provider_canvas_reports.testing import Fault
+from airflow_provider_canvas_reports.testing import Fault, connection_json
 from tests.download.conftest import closed_port  # noqa: F401  (fixture)
-from tests.helpers import connection_uri_json
 
 PATH = "/api/v1/courses/101/reports/course_pace_docx/7"
 #: ``.invalid`` never resolves (RFC 6761), and the resolver says so at once.
@@ -22,7 +21,7 @@ UNRESOLVABLE = "cnvas.example.invalid"
 def use_canvas(monkeypatch, base_url: str, **extra: object) -> None:
     """Point ``canvas_default`` at ``base_url``: one attempt, short timeouts."""
     extra = {"retry_limit": 1, "connect_timeout": 0.5, "timeout": 0.5, **extra}
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(base_url, **extra))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(base_url, **extra))
 
 
 def sync_error() -> str:

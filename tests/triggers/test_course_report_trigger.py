@@ -12,9 +12,9 @@ import requests
 
 from airflow_provider_canvas_reports.client.transport import async_clients
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
-from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour
+from airflow_provider_canvas_reports.testing import Fault, ReportBehaviour, connection_json
 from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
-from tests.helpers import TOKEN, connection_uri_json
+from tests.helpers import TOKEN
 
 
 def start_report(course_id: int, sections=(1, 2)) -> int:
@@ -84,7 +84,7 @@ async def test_timeout_event_reports_the_running_report(emulator):
 
 
 async def test_persistent_api_failure_is_an_error_event(emulator, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_uri_json(emulator.base_url, "bad-token"))
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(emulator.base_url, "bad-token"))
     events = await collect(trigger_for(305, 1))
     assert [e.payload["status"] for e in events] == ["error"]
     assert "Invalid access token" in events[0].payload["message"]
