@@ -215,7 +215,11 @@ class AccountReportToSqlOperator(BaseOperator):
         super().__init__(**kwargs)
         if isinstance(tables, Mapping):
             _checked_tables(tables, when_defined=True)
-        elif tables is not None and not _is_xcom_arg(tables):
+        elif (
+            tables is not None
+            and not _is_xcom_arg(tables)
+            and not (isinstance(tables, str) and "{{" in tables)
+        ):
             raise CanvasInvalidInputError(f"tables must be a mapping of part to table name, not {tables!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise CanvasInvalidInputError(
@@ -326,7 +330,11 @@ class AccountReportToSqlOperator(BaseOperator):
         names = [name for name, _ in SLICE_COLUMNS] + columns
         lead = [key.account_id, key.report_id, key.logical_date]
         if self.copy and copies_csv(hook, cursor):
+            self.log.info("Loading %s into %s through COPY", part.label, table)
             return copy_csv(cursor, table, names, columns, part.csv_blocks(csv_fields(lead)))
+        self.log.info(
+            "Loading %s into %s through executemany, %d rows a batch", part.label, table, self.batch_size
+        )
         sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
         return insert_rows(cursor, sql, lead, part.row_batches(self.batch_size))
 
