@@ -220,8 +220,14 @@ def copy_csv(
         with cursor.copy(sql) as copy:
             for data in counted:
                 copy.write(data)
-    else:  # psycopg2 pulls from a file object
-        cursor.copy_expert(sql, _BlockReader(counted), size=1 << 20)
+    else:  # psycopg2 pulls from a file object, and reports a failed read as its own error
+        reader = _BlockReader(counted)
+        try:
+            cursor.copy_expert(sql, reader, size=1 << 20)
+        except Exception:
+            if reader.error is not None:
+                raise reader.error from None
+            raise
     return counted.records
 
 
@@ -276,13 +282,19 @@ class _BlockReader(io.RawIOBase):
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
         self._buffer = memoryview(b"")
+        #: What stopped the chunks (a bad file): psycopg2 turns it into a cancelled COPY.
+        self.error: BaseException | None = None
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
         while not self._buffer:
-            chunk = next(self._chunks, None)
+            try:
+                chunk = next(self._chunks, None)
+            except BaseException as exc:
+                self.error = exc
+                raise
             if chunk is None:
                 return b""
             self._buffer = memoryview(chunk)
