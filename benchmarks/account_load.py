@@ -42,6 +42,7 @@ from typing import Any
 
 from benchmarks.common import (
     MIB,
+    ROOT,
     WORK,
     children_cpu_seconds,
     cpu_seconds,
@@ -186,10 +187,14 @@ def child_nightly_dag(args: argparse.Namespace) -> dict[str, Any]:
 
     from airflow_provider_canvas_reports.example_dags import canvas_account_reports_nightly as module
 
-    dag = DagBag(dag_folder=module.__file__, include_examples=False).get_dag(module.dag.dag_id)
-    result = _measured(lambda: dag.test(logical_date=datetime(2026, 3, 1, tzinfo=timezone.utc)))
-    run = result.pop("value")
-    result["state"] = str(getattr(run.state, "value", run.state))
+    dag = DagBag(dag_folder=os.path.dirname(module.__file__)).get_dag(module.dag.dag_id)
+    # The first dag.test() of a process also starts Airflow's in-process execution API (a minute
+    # on a busy two-core machine, before the first task runs): measured, then a second run.
+    cold = _measured(lambda: dag.test(logical_date=datetime(2026, 3, 1, tzinfo=timezone.utc)))
+    result = _measured(lambda: dag.test(logical_date=datetime(2026, 3, 2, tzinfo=timezone.utc)))
+    states = [str(getattr(r.pop("value").state, "value", "")) for r in (cold, result)]
+    result["state"] = "success" if states == ["success", "success"] else str(states)
+    result["first_run_wall_s"] = cold["wall_s"]
     return result
 
 
@@ -426,6 +431,8 @@ def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str,
     table.add(f"nightly DAG, {nightly_rows:,}-row provisioning ZIP (×3 CSVs), dag.test() s (peer: parts alone)",
               nightly["dag_s"], nightly["parts_s"], f"≤ {NIGHTLY_TARGET:g}× peer",
               nightly["dag_s"] <= NIGHTLY_TARGET * nightly["parts_s"])  # fmt: skip
+    table.add("nightly DAG, a process's first dag.test() s (starts the execution API; diagnostic)",
+              nightly["first_dag_s"], nightly["parts_s"])  # fmt: skip
     shutil.rmtree(folder, ignore_errors=True)
     return out
 
@@ -439,6 +446,8 @@ def _nightly(emu: Any, env: dict[str, str], folder: Path, rows: int, quick: bool
     airflow_env = {
         **env,
         "AIRFLOW_HOME": str(home),
+        # dag.test() runs only DAGs from the DAGs folder: the package's examples.
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "airflow_provider_canvas_reports" / "example_dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
@@ -446,8 +455,10 @@ def _nightly(emu: Any, env: dict[str, str], folder: Path, rows: int, quick: bool
         "AIRFLOW_VAR_CANVAS_ACCOUNT_ID": str(NIGHTLY_ACCOUNT),
         "AIRFLOW_VAR_CANVAS_LANDING_ROOT": str(folder / "landing"),
     }
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env={**os.environ, **airflow_env},
-                   check=True, capture_output=True)  # fmt: skip
+    migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env={**os.environ, **airflow_env},
+                             capture_output=True, text=True, cwd=home)  # fmt: skip
+    if migrate.returncode:
+        raise RuntimeError(f"airflow db migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-4000:]}")
     control = EmulatorControl(emu.base_url)
     behaviour = ReportBehaviour(created_seconds=0, running_seconds=0, rows=rows, sequential=False)
     for account in (NIGHTLY_ACCOUNT, PARTS_ACCOUNT):
@@ -473,13 +484,15 @@ def _nightly(emu: Any, env: dict[str, str], folder: Path, rows: int, quick: bool
     dag_s = min(r["wall_s"] for r in dag_runs)
     parts_s = min(r["wall_s"] for r in parts_runs)
     best_parts = min(parts_runs, key=lambda r: r["wall_s"])
+    first = min(r["first_run_wall_s"] for r in dag_runs)
     _say(
-        f"    nightly path ({rows:,} rows × 3 CSVs): dag.test() {dag_s:.1f} s; parts alone {parts_s:.1f} s "
+        f"    nightly path ({rows:,} rows × 3 CSVs): dag.test() {dag_s:.1f} s (a process's first: {first:.1f} s); "
+        f"parts alone {parts_s:.1f} s "
         f"(start+wait {best_parts['start_and_wait_s']:.1f}, land {best_parts['land_s']:.1f}, "
         f"load {best_parts['load_s']:.1f}): {dag_s / parts_s:.2f}×"
     )
-    return {"dag": dag_runs, "parts": parts_runs, "dag_s": dag_s, "parts_s": parts_s, "median_dag_s": median(
-        [r["wall_s"] for r in dag_runs])}  # fmt: skip
+    return {"dag": dag_runs, "parts": parts_runs, "dag_s": dag_s, "parts_s": parts_s, "first_dag_s": first,
+            "median_dag_s": median([r["wall_s"] for r in dag_runs])}  # fmt: skip
 
 
 if __name__ == "__main__":
