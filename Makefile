@@ -136,9 +136,14 @@ demo: install
 clean:
 	rm -rf $(VENV) .venv-* .demo dist build docs/_build docs/api/generated
 
-# Benchmarks against same-run peers (HttpSensorTrigger, curl, airflow.sdk, requests); table + benchmarks/results.json.
-# BENCH_ARGS=--quick for a smoke run.
-.PHONY: bench
-bench: install
+# Benchmarks against same-run peers (HttpSensorTrigger, curl, airflow.sdk, requests, psql \copy,
+# the sqlite3 CLI, pandas); table + benchmarks/results.json. BENCH_ARGS=--quick for a smoke run.
+.PHONY: bench bench-deps
+bench: install bench-deps
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+# The peers section 7 runs from Debian: PostgreSQL (the server and psql) and the sqlite3 CLI.
+bench-deps:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
+	test -x /usr/bin/sqlite3 || (apt-get update -q && apt-get install -y -q sqlite3)

@@ -28,15 +28,13 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
-import tempfile
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import IO, TYPE_CHECKING, Union
+from typing import IO, TYPE_CHECKING
 
-from airflow_provider_canvas_reports.exceptions import CanvasInvalidInputError, CanvasReportFileError
+from airflow_provider_canvas_reports.archives import Source, open_zip, opened
+from airflow_provider_canvas_reports.exceptions import CanvasReportFileError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -46,10 +44,6 @@ if TYPE_CHECKING:
 #: Largest ``.docx`` (and largest sum of its unpacked parts) read, in bytes.
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
-#: What :func:`read_course_paces` accepts: a path, the bytes, or a binary file object.
-Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
-
-_SPOOL_BYTES = 8 * 1024 * 1024
 _DATE = r"(\d{1,2}/\d{1,2}/\d{4})"
 _DATE_ONLY = re.compile(rf"^{_DATE}$")
 _DATE_RANGE = re.compile(rf"{_DATE}\s*[-\u2013\u2014]\s*{_DATE}")
@@ -153,7 +147,7 @@ def iter_course_paces(
     :param source: a path, the file's bytes, or a binary file object.
     :param max_document_bytes: refuse a document whose ``.docx`` or unpacked parts are larger.
     """
-    with _opened(source) as (stream, name):
+    with opened(source, _NOT_A_REPORT) as (stream, name):
         archive = _zip(stream, name)
         with archive:
             if _is_docx(archive):
@@ -422,66 +416,11 @@ def _points(text: str) -> float | None:
 
 
 # ---------------------------------------------------------------------------------- containers
-@contextmanager
-def _opened(source: Source) -> Iterator[tuple[IO[bytes], str]]:
-    """A seekable binary stream over ``source`` and a name for messages."""
-    if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        if not data:
-            raise CanvasReportFileError("<bytes>: empty, not a course pace report")
-        yield io.BytesIO(data), "<bytes>"
-        return
-    if isinstance(source, str | os.PathLike):
-        path = os.fspath(source)
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size == 0:
-                raise CanvasReportFileError(f"{path}: empty file, not a course pace report")
-            yield handle, path
-        return
-    if not hasattr(source, "read"):
-        raise CanvasInvalidInputError(
-            f"expected a path, bytes or a binary file object, not {type(source).__name__}"
-        )
-    name = str(getattr(source, "name", None) or getattr(source, "path", None) or "<stream>")
-    if _seekable(source):
-        start = source.tell()
-        if not source.read(1):
-            raise CanvasReportFileError(f"{name}: empty, not a course pace report")
-        source.seek(start)
-        yield source, name
-        return
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
-        shutil.copyfileobj(source, spool)
-        if not spool.tell():
-            raise CanvasReportFileError(f"{name}: empty, not a course pace report")
-        spool.seek(0)
-        yield spool, name  # type: ignore[misc]
-
-
-def _seekable(stream: IO[bytes]) -> bool:
-    try:
-        return bool(stream.seekable())
-    except (AttributeError, OSError, ValueError):
-        return False
+_NOT_A_REPORT = "a course pace report"
 
 
 def _zip(stream: IO[bytes], name: str) -> zipfile.ZipFile:
-    try:
-        archive = zipfile.ZipFile(stream)
-    except zipfile.BadZipFile as exc:
-        raise CanvasReportFileError(
-            f"{name}: not a ZIP archive: neither a .docx nor a course_pace.zip ({exc})"
-        ) from exc
-    except (OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise CanvasReportFileError(f"{name}: a broken ZIP archive ({exc})") from exc
-    # zipfile accepts bytes before the first member (self-extracting archives). A truncated
-    # course_pace.zip can look like that: its last, stored .docx then passes for the whole file.
-    if archive.filelist and min(info.header_offset for info in archive.filelist) != 0:
-        archive.close()
-        raise CanvasReportFileError(
-            f"{name}: a broken or truncated ZIP archive (data before its first member)"
-        )
-    return archive
+    return open_zip(stream, name, "neither a .docx nor a course_pace.zip")
 
 
 def _is_docx(archive: zipfile.ZipFile) -> bool:

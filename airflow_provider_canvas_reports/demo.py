@@ -4,8 +4,9 @@ The provider end to end with nothing to set up: the bundled Canvas emulator, loc
 ``python -m airflow_provider_canvas_reports.demo [--workdir .demo] [--dags-folder DIR]`` (what
 ``make demo`` runs; it needs the ``examples`` extra) makes a private ``AIRFLOW_HOME`` under the
 work folder (replaced on every run), starts the emulator on loopback, points ``canvas_default`` at
-it, makes one hook round trip, runs the example DAG ``canvas_course_report_to_warehouse`` with
-``dag.test()``, prints the files that landed and the first course pace rows loaded into SQLite, and
+it, makes one hook round trip, runs the example DAGs ``canvas_course_report_to_warehouse`` and
+``canvas_account_reports_nightly`` with ``dag.test()``, prints the files that landed and a few of
+the rows each loaded into SQLite (course paces; provisioning users, courses and enrollments), and
 stops the emulator. It exits 1, naming the real error first, when Airflow cannot read connections.
 The docs' Get started page shows its output.
 """
@@ -111,7 +112,7 @@ def _hook_round_trip() -> None:
     )
 
 
-def _run_warehouse_dag(dags_folder: Path) -> str:
+def _run_dag(dags_folder: Path, dag_id: str) -> str:
     try:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow 2
@@ -120,7 +121,7 @@ def _run_warehouse_dag(dags_folder: Path) -> str:
     dagbag = DagBag(dag_folder=str(dags_folder))
     if dagbag.import_errors:
         raise SystemExit(f"example DAGs failed to import: {dagbag.import_errors}")
-    dag = dagbag.get_dag("canvas_course_report_to_warehouse")
+    dag = dagbag.get_dag(dag_id)
     logical_date = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
@@ -152,6 +153,25 @@ def _print_landed(landing: Path, warehouse: Path) -> None:
     print("    course | context | module | title | points | days | due | published")
     for row in items:
         print("    " + " | ".join(str(v) for v in row))
+
+
+#: What the demo shows of each provisioning table: a few columns of its first rows.
+PROVISIONING_COLUMNS = {
+    "canvas_provisioning_users": "canvas_user_id, login_id, full_name, sortable_name, status",
+    "canvas_provisioning_courses": "canvas_course_id, short_name, long_name, status, start_date",
+    "canvas_provisioning_enrollments": "canvas_course_id, canvas_user_id, role, status, base_role_type",
+}
+
+
+def _print_provisioning(warehouse: Path) -> None:
+    with sqlite3.connect(warehouse) as db:
+        for table, columns in PROVISIONING_COLUMNS.items():
+            total = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            rows = db.execute(f"SELECT _account_id, _logical_date, {columns} FROM {table} LIMIT 4").fetchall()
+            _say(f"first rows of {total} in {table}:")
+            print(f"    account | logical date | {columns.replace(', ', ' | ')}")
+            for row in rows:
+                print("    " + " | ".join(repr(v) if "\n" in str(v) else str(v) for v in row))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,15 +217,21 @@ def main(argv: list[str] | None = None) -> int:
         _say(
             "running canvas_course_report_to_warehouse with dag.test() (sensors defer to CourseReportTrigger)"
         )
-        state = _run_warehouse_dag(args.dags_folder.absolute())
+        state = _run_dag(args.dags_folder.absolute(), "canvas_course_report_to_warehouse")
         stats = emulator.stats()
         _say(
             f"DAG run: {state}; the emulator saw {stats['request_count']} requests {stats['requests']}, "
             f"{stats['post_count']} report starts, connections {stats['connections']}"
         )
         _print_landed(paths["landing"], paths["warehouse"])
+        emulator.set_account_behaviour(None, ReportBehaviour(created_seconds=0, running_seconds=0, rows=500))
+        _say("running canvas_account_reports_nightly with dag.test() (provisioning_csv → canvas_warehouse)")
+        nightly = _run_dag(args.dags_folder.absolute(), "canvas_account_reports_nightly")
+        _say(f"DAG run: {nightly}")
+        if nightly == "success":
+            _print_provisioning(paths["warehouse"])
     _say(f"emulator stopped; demo took {time.monotonic() - started:.1f} s")
-    return 0 if state == "success" else 1
+    return 0 if state == nightly == "success" else 1
 
 
 if __name__ == "__main__":

@@ -187,3 +187,18 @@ class CanvasConnectionConfigError(CanvasInvalidInputError):
     The ``canvas`` connection cannot be used as it is (no host, no token, plain ``http://`` off
     loopback, an extra that is not a number...): the task fails at once, since no retry can fix it.
     """
+
+
+class CanvasWarehouseConnectionError(CanvasInvalidInputError):
+    """
+    The SQL connection a loader writes to is not defined, or Airflow cannot make a hook for it
+    (its provider is not installed): the task fails at once, and the message says how to fix it.
+    """
+
+
+class CanvasWarehouseError(CanvasError):
+    """
+    The database refused or broke off a load (a lost connection, a full disk, a constraint). The
+    load's transaction was rolled back, so the tables hold the rows they held before; Airflow may
+    retry the task.
+    """

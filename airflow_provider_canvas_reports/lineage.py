@@ -118,6 +118,19 @@ def available() -> bool:
         return False
 
 
+def file_to_tables(uri: str, conn_id: str, tables: Sequence[str]) -> Any:
+    """
+    A load's lineage: the landed file in, the tables it wrote out (named as common-sql's operators
+    name them); ``None`` without the openlineage provider. Reads the connection only.
+    """
+    if not available():
+        return None
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+    hook = DbApiHook.get_hook(conn_id)
+    return operator_lineage(inputs=[file_dataset(uri)], outputs=table_datasets(hook, tables))
+
+
 def operator_lineage(inputs: Sequence[Any] = (), outputs: Sequence[Any] = ()) -> Any:
     """An ``OperatorLineage``, or ``None`` when the openlineage provider is not installed."""
     try:

@@ -19,6 +19,9 @@ Sections (each measurement in a fresh process; the emulator in its own process, 
    (:mod:`benchmarks.course_pace`; no peer).
 6. S3 landing: 1 GiB into ``moto`` (server mode) as the download operator writes it vs boto3's
    s3transfer (see :mod:`benchmarks.s3_upload`).
+7. Account report CSVs into SQL: 1,000,000 rows into PostgreSQL vs ``psql \\copy``, common-sql's
+   ``insert_rows`` and pandas; 200,000 rows into SQLite vs the ``sqlite3`` CLI; the nightly example
+   DAG vs its parts (see :mod:`benchmarks.account_load`).
 """
 
 from __future__ import annotations
@@ -506,7 +509,7 @@ def section_course_pace(quick: bool, table: Table) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small N, small file, few runs")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="sections to run, e.g. 1,4 (default: all)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="sections to run, e.g. 1,4 (default: all)")
     parser.add_argument("--output", default=str(RESULTS), help="where to write the JSON results")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",")}
@@ -549,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
                 from benchmarks import s3_upload
 
                 results["sections"]["s3_upload"] = s3_upload.section(emu, env, args.quick, table)
+            if "7" in only:
+                from benchmarks import account_load
+
+                results["sections"]["account_load"] = account_load.section(emu, env, args.quick, table)
         if "3" in only:  # no emulator needed
             results["sections"]["parse_cost"] = section_parse(args.quick, table)
         if "5" in only:  # no emulator needed

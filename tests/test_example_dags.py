@@ -131,11 +131,20 @@ def test_on_demand_dag_rejects_a_bad_course_id_before_running(emulator):
     assert emulator.requests == []
 
 
-def test_the_nightly_account_export_lands_the_emulator_s_zip_for_the_term(emulator, tmp_path, monkeypatch):
+def test_the_nightly_account_export_lands_and_loads_the_emulator_s_zip_for_the_term(
+    emulator, tmp_path, monkeypatch
+):
     import zipfile
+
+    from airflow_provider_canvas_reports.testing.csv_files import csv_rows
 
     monkeypatch.setenv("AIRFLOW_VAR_CANVAS_LANDING_ROOT", str(tmp_path / "landing"))
     monkeypatch.setenv("AIRFLOW_VAR_CANVAS_ENROLLMENT_TERM_ID", "12")
+    warehouse = tmp_path / "warehouse.db"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CANVAS_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(warehouse)})
+    )
+    emulator.set_account_behaviour(None, ReportBehaviour(rows=15, seed=2))
     dag = load_dagbag().get_dag("canvas_account_reports_nightly")
     logical_date = datetime(2026, 3, 2, tzinfo=timezone.utc)
     result = run_dag(dag, logical_date=logical_date)
@@ -148,3 +157,12 @@ def test_the_nightly_account_export_lands_the_emulator_s_zip_for_the_term(emulat
     (post,) = [r for r in emulator.requests if r.method == "POST"]
     assert json.loads(post.body)["parameters"]["enrollment_term_id"] == 12
     assert emulator.account_post_count() == 1
+    assert result.xcom("load_provisioning")["tables"] == {
+        "canvas_provisioning_users": 15,
+        "canvas_provisioning_courses": 15,
+        "canvas_provisioning_enrollments": 15,
+    }
+    with sqlite3.connect(warehouse) as db:
+        users = db.execute("SELECT * FROM canvas_provisioning_users ORDER BY rowid").fetchall()
+    key = ("self", landed["report_id"], logical_date.isoformat())
+    assert users == [(*key, *row) for row in csv_rows("users", 15, 2, landed["account_id"])]

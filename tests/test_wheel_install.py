@@ -133,10 +133,14 @@ def test_demo_runs_from_the_installed_package(user):
         user["python"], "-m", f"{PACKAGE}.demo", "--workdir", "demo", cwd=user["home"], env=user["env"]
     )
     assert "DAG run: success" in done.stdout
-    # One section gives a .docx, three a course_pace.zip; the pace rows are read from both.
+    # One section gives a .docx, three a course_pace.zip; the pace rows are read from both. The
+    # nightly provisioning export lands one ZIP, loaded into a table per CSV.
     landed = sorted(p.name for p in (user["home"] / "demo" / "landing").rglob("*") if p.is_file())
-    assert landed == ["Section 1_Section_Pace.docx", "course_pace.zip"]
+    assert landed[:2] == ["Section 1_Section_Pace.docx", "course_pace.zip"]
+    assert len(landed) == 3 and landed[2].startswith("provisioning_csv_") and landed[2].endswith(".zip")
     assert "(table canvas_course_pace_items):" in done.stdout
+    for table in ("users", "courses", "enrollments"):
+        assert f"first rows of 500 in canvas_provisioning_{table}:" in done.stdout
 
 
 def test_demo_reports_the_real_error_first_when_airflow_cannot_read_connections(user):

@@ -1,13 +1,17 @@
 """
 Every night, land Canvas's provisioning export (users, courses and enrollments of the current
-term) for the warehouse.
+term) and load it into the warehouse.
 
 The start task asks Canvas for one ``provisioning_csv`` report (a ZIP of ``users.csv``,
 ``courses.csv`` and ``enrollments.csv``), the sensor waits for it in the triggerer (Canvas runs
 one account report at a time per root account, so it may queue behind others; a wait that times
 out aborts the report so it does not hold the queue), and the download lands the ZIP under
-``canvas_landing_root``/provisioning/<date>/, replaced atomically when a date is re-run. Loading
-the CSVs into tables is the CSV loader's job.
+``canvas_landing_root``/provisioning/<date>/, replaced atomically when a date is re-run. The load
+task streams each CSV into its own table of the ``canvas_warehouse`` connection (SQLite,
+PostgreSQL or any common-sql database): ``canvas_provisioning_users``,
+``canvas_provisioning_courses`` and ``canvas_provisioning_enrollments``, every row keyed by the
+account and the run's logical date. Re-running a date replaces that date's rows, in one
+transaction, and leaves the other dates alone.
 
 The account comes from the ``canvas_account_id`` Variable (default ``self``, the domain's root
 account) and the term from the ``term`` param or the ``canvas_enrollment_term_id`` Variable (empty:
@@ -21,6 +25,7 @@ import datetime
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_canvas_reports.operators.account_report import (
+    AccountReportToSqlOperator,
     DownloadAccountReportOperator,
     StartAccountReportOperator,
 )
@@ -29,6 +34,7 @@ from airflow_provider_canvas_reports.sensors.account_report import AccountReport
 ACCOUNT = "{{ var.value.get('canvas_account_id', 'self') }}"
 LANDING_ROOT = "{{ var.value.get('canvas_landing_root', '/tmp/canvas-landing') }}"
 TERM = "{{ params.term or var.value.get('canvas_enrollment_term_id', '') }}"
+WAREHOUSE_CONN_ID = "canvas_warehouse"
 
 
 @task
@@ -50,7 +56,7 @@ def provisioning_parameters(term: str | int | None) -> dict:
 
 with DAG(
     dag_id="canvas_account_reports_nightly",
-    description="Nightly provisioning export (users, courses, enrollments) landed for the warehouse",
+    description="Nightly provisioning export (users, courses, enrollments) into the warehouse",
     schedule="@daily",
     start_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
     catchup=False,
@@ -87,5 +93,13 @@ with DAG(
         destination=LANDING_ROOT + "/provisioning/{{ ds }}/",
         retries=2,
     )
+    # [START load_provisioning]
+    load = AccountReportToSqlOperator(
+        task_id="load_provisioning",
+        uri=land.output,  # the landed ZIP, with its account, report type and report id
+        conn_id=WAREHOUSE_CONN_ID,
+        retries=2,
+    )
+    # [END load_provisioning]
     checked >> start
     wait >> land

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_canvas_reports._typing import rendered
 from airflow_provider_canvas_reports.course_pace import MAX_DOCUMENT_BYTES
-from airflow_provider_canvas_reports.exceptions import CanvasInvalidInputError, CanvasReportFileError
+from airflow_provider_canvas_reports.exceptions import (
+    CanvasError,
+    CanvasInvalidInputError,
+    CanvasReportFileError,
+    CanvasWarehouseError,
+)
+from airflow_provider_canvas_reports.sql_load import (
+    WAREHOUSE_CONN_ID,
+    create_table_sql,
+    validated_table,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.common.sql.hooks.sql import DbApiHook
     from airflow.sdk import XComArg  # what `task.output` is: templated arguments take one too
 
     from airflow_provider_canvas_reports.course_pace import CoursePace
-
-#: ``table`` or ``schema.table``, plain SQL identifiers (no quoting needed anywhere).
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 
 #: Columns of the items table, in insert order (one row per paced item).
 ITEM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -63,21 +68,6 @@ PLAN_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def validated_table(name: object, what: str) -> str:
-    """``name`` if it is a plain ``table`` or ``schema.table`` identifier, else a clear ``ValueError``."""
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise CanvasInvalidInputError(
-            f"{what} must be a plain SQL identifier (letters, digits, _; or schema.table), not {name!r}"
-        )
-    return name
-
-
-def create_table_sql(table: str, columns: Sequence[tuple[str, str]]) -> str:
-    """Portable DDL (SQLite, PostgreSQL, MySQL, DuckDB, Snowflake ...) that creates ``table`` if missing."""
-    body = ", ".join(f"{name} {kind}" for name, kind in columns)
-    return f"CREATE TABLE IF NOT EXISTS {table} ({body})"
-
-
 class CoursePaceToSqlOperator(BaseOperator):
     """
     Load a landed course pace report (``.docx`` or ``course_pace.zip``) into two SQL tables.
@@ -102,7 +92,8 @@ class CoursePaceToSqlOperator(BaseOperator):
         download's. (templated)
     :param report_id: the report the file came from, stored on every row; default: the
         download's. (templated)
-    :param conn_id: the SQL connection (any common-sql ``DbApiHook``). (templated)
+    :param conn_id: the SQL connection (any common-sql ``DbApiHook``); when it is not defined,
+        the task fails at once with the ``airflow connections add`` line that defines it. (templated)
     :param items_table: table of paced items, ``table`` or ``schema.table``. (templated)
     :param plan_table: table of pace documents, ``table`` or ``schema.table``. (templated)
     :param logical_date: the slice key stored on every row; default: the run's logical date (or, for
@@ -132,7 +123,7 @@ class CoursePaceToSqlOperator(BaseOperator):
         self,
         *,
         uri: str | Mapping[str, Any] | XComArg,
-        conn_id: str | XComArg,
+        conn_id: str | XComArg = WAREHOUSE_CONN_ID,
         course_id: int | str | XComArg | None = None,
         report_id: int | str | XComArg | None = None,
         items_table: str | XComArg = "canvas_course_pace_items",
@@ -161,7 +152,13 @@ class CoursePaceToSqlOperator(BaseOperator):
         self.max_document_bytes = max_document_bytes
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.providers.common.sql.hooks.sql import DbApiHook
+        from airflow_provider_canvas_reports.sql_load import (
+            checked_uri,
+            logical_date_of,
+            open_landed,
+            unpack_download,
+            warehouse_hook,
+        )
 
         try:
             items_table = validated_table(self.items_table, "items_table")
@@ -170,19 +167,19 @@ class CoursePaceToSqlOperator(BaseOperator):
                 raise CanvasInvalidInputError(
                     f"items_table and plan_table must differ, both are {items_table!r}"
                 )
-            self._take_download_result()
+            uri, landed = unpack_download(self.uri)
+            self.uri = uri
+            if self.course_id is None:
+                self.course_id = landed.get("course_id")
+            if self.report_id is None:
+                self.report_id = landed.get("report_id")
             course_id, report_id = self._ids()
-            uri = self.uri
-            if not isinstance(uri, str) or not uri.strip():
-                raise CanvasInvalidInputError(f"uri must be the landed file's path or URI, not {uri!r}")
+            uri = checked_uri(uri)
         except ValueError as exc:
             raise CanvasInvalidInputError(str(exc)) from exc
-        logical_date = self._logical_date(context)
+        logical_date = logical_date_of(context, self.logical_date)
 
-        hook = DbApiHook.get_hook(self.conn_id)
-        if self.create_tables:
-            hook.run(create_table_sql(items_table, ITEM_COLUMNS))
-            hook.run(create_table_sql(plan_table, PLAN_COLUMNS))
+        hook = warehouse_hook(self.conn_id)
         key = {"course_id": course_id, "report_id": report_id, "logical_date": logical_date}
         self.log.info(
             "Loading %s into %s and %s for course %s, logical date %s",
@@ -193,11 +190,17 @@ class CoursePaceToSqlOperator(BaseOperator):
             logical_date,
         )
         try:
-            with _opened(uri) as source:
+            with open_landed(uri) as source:
                 counts = self._replace_slice(hook, source, items_table, plan_table, key)
         except ValueError as exc:  # an unreadable report: no retry can fix the file
             raise CanvasReportFileError(
                 f"{exc}; the rows of {items_table}/{plan_table} are unchanged"
+            ) from exc
+        except CanvasError:
+            raise
+        except Exception as exc:
+            raise CanvasWarehouseError(
+                f"loading {uri} into {items_table}/{plan_table} failed, their rows are unchanged: {exc}"
             ) from exc
         self.log.info("Loaded %d documents, %d items (replacing earlier rows of this slice)", *counts)
         return {
@@ -208,88 +211,49 @@ class CoursePaceToSqlOperator(BaseOperator):
         }
 
     # ------------------------------------------------------------------------------- internals
-    def _take_download_result(self) -> None:
-        """Use a download's result (``{"uri", "course_id", "report_id", ...}``) given as ``uri``."""
-        if not isinstance(self.uri, Mapping):
-            return
-        landed = self.uri
-        if self.course_id is None:
-            self.course_id = landed.get("course_id")
-        if self.report_id is None:
-            self.report_id = landed.get("report_id")
-        self.uri = landed.get("uri")  # type: ignore[assignment]
-
     def _ids(self) -> tuple[str, int]:
+        from airflow_provider_canvas_reports.sql_load import report_id_of
+
         course_id = str(self.course_id).strip() if isinstance(self.course_id, int | str) else ""
         if not course_id or isinstance(self.course_id, bool):
             raise CanvasInvalidInputError(f"course_id must be a Canvas course id, not {self.course_id!r}")
-        try:
-            report_id = int(str(self.report_id))
-        except ValueError:
-            raise CanvasInvalidInputError(
-                f"report_id must be a whole number, not {self.report_id!r}"
-            ) from None
-        if report_id < 1:
-            raise CanvasInvalidInputError(f"report_id must be positive, not {report_id}")
-        return course_id, report_id
-
-    def _logical_date(self, context: Context) -> str:
-        if self.logical_date:
-            return str(self.logical_date)
-        when = context.get("logical_date")
-        if when is None:  # Airflow 3: manual and asset-triggered runs may have none
-            dag_run = context.get("dag_run")
-            when = getattr(dag_run, "run_after", None)
-        if when is None:
-            raise CanvasInvalidInputError("this run has no logical date: pass logical_date")
-        return when.isoformat()
+        return course_id, report_id_of(self.report_id)
 
     def _replace_slice(
         self, hook: DbApiHook, source: Any, items_table: str, plan_table: str, key: dict[str, Any]
     ) -> tuple[int, int]:
         """Delete this course and date's rows and insert the report's, in one transaction."""
         from airflow_provider_canvas_reports.course_pace import iter_course_paces
+        from airflow_provider_canvas_reports.sql_load import transaction
 
         mark = hook.placeholder
         where = f"course_id = {mark} AND logical_date = {mark}"
         insert_items = _insert_sql(items_table, ITEM_COLUMNS, mark)
         insert_plans = _insert_sql(plan_table, PLAN_COLUMNS, mark)
         documents = items = 0
-        conn = hook.get_conn()
-        try:
-            if hook.supports_autocommit:
-                hook.set_autocommit(conn, False)
-            cursor = conn.cursor()
-            try:
-                for table in (items_table, plan_table):
-                    cursor.execute(
-                        f"DELETE FROM {table} WHERE {where}", (key["course_id"], key["logical_date"])
-                    )
-                item_batch: list[tuple[Any, ...]] = []
-                plan_batch: list[tuple[Any, ...]] = []
-                for pace in iter_course_paces(source, max_document_bytes=self.max_document_bytes):
-                    documents += 1
-                    items += len(pace.items)
-                    plan_batch.append(_plan_row(key, pace))
-                    item_batch.extend(_item_rows(key, pace))
-                    if len(item_batch) >= self.batch_size:
-                        cursor.executemany(insert_items, item_batch)
-                        item_batch.clear()
-                    if len(plan_batch) >= self.batch_size:
-                        cursor.executemany(insert_plans, plan_batch)
-                        plan_batch.clear()
-                if item_batch:
+        with transaction(hook) as cursor:
+            if self.create_tables:
+                cursor.execute(create_table_sql(items_table, ITEM_COLUMNS))
+                cursor.execute(create_table_sql(plan_table, PLAN_COLUMNS))
+            for table in (items_table, plan_table):
+                cursor.execute(f"DELETE FROM {table} WHERE {where}", (key["course_id"], key["logical_date"]))
+            item_batch: list[tuple[Any, ...]] = []
+            plan_batch: list[tuple[Any, ...]] = []
+            for pace in iter_course_paces(source, max_document_bytes=self.max_document_bytes):
+                documents += 1
+                items += len(pace.items)
+                plan_batch.append(_plan_row(key, pace))
+                item_batch.extend(_item_rows(key, pace))
+                if len(item_batch) >= self.batch_size:
                     cursor.executemany(insert_items, item_batch)
-                if plan_batch:
+                    item_batch.clear()
+                if len(plan_batch) >= self.batch_size:
                     cursor.executemany(insert_plans, plan_batch)
-            finally:
-                cursor.close()
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
-            conn.close()
+                    plan_batch.clear()
+            if item_batch:
+                cursor.executemany(insert_items, item_batch)
+            if plan_batch:
+                cursor.executemany(insert_plans, plan_batch)
         return documents, items
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -298,33 +262,10 @@ class CoursePaceToSqlOperator(BaseOperator):
         operators name them. Reads the connection's settings only: no query, no file read.
         """
         from airflow_provider_canvas_reports import lineage
+        from airflow_provider_canvas_reports.sql_load import unpack_download
 
-        if not lineage.available():
-            return None
-        from airflow.providers.common.sql.hooks.sql import DbApiHook
-
-        uri = self.uri.get("uri") if isinstance(self.uri, Mapping) else self.uri  # execute took it already
-        hook = DbApiHook.get_hook(self.conn_id)
-        return lineage.operator_lineage(
-            inputs=[lineage.file_dataset(str(uri))],
-            outputs=lineage.table_datasets(hook, [self.items_table, self.plan_table]),
-        )
-
-
-@contextmanager
-def _opened(uri: str) -> Iterator[Any]:
-    """A binary file object over the landed file (local, or through ObjectStoragePath)."""
-    from airflow_provider_canvas_reports.destinations import local_path_of
-
-    path = local_path_of(uri)
-    if path is not None:
-        with open(path, "rb") as handle:
-            yield handle
-        return
-    from airflow.providers.common.compat.sdk import ObjectStoragePath
-
-    with ObjectStoragePath(uri).open("rb") as handle:
-        yield handle
+        uri, _ = unpack_download(self.uri)  # execute took it already
+        return lineage.file_to_tables(str(uri), self.conn_id, [self.items_table, self.plan_table])
 
 
 def _insert_sql(table: str, columns: Sequence[tuple[str, str]], mark: str) -> str:

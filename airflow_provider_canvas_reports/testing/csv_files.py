@@ -1,18 +1,24 @@
 """The CSV files of account reports: Canvas's headers, deterministic rows from a seed and a size.
 
-Every value is a pure function of ``(seed, row)``, so a test can rebuild what a report holds. The
-rows carry what real exports carry and CSV readers trip over: commas, quotes and newlines inside
-quoted fields, non-ASCII names, and empty fields.
+Every value is a pure function of ``(seed, row)``, so a test can rebuild what a report holds
+(:func:`csv_rows`). The rows carry what real exports carry and CSV readers trip over: commas,
+quotes and newlines inside quoted fields, non-ASCII names, and empty fields. A file is written on
+demand, a block of rows at a time (:func:`build_csv`), so a report of millions of rows is served
+over HTTP without ever being held in memory.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from airflow_provider_canvas_reports.testing.files import ZIP_CONTENT_TYPE, ReportFile, build_zip
-from airflow_provider_canvas_reports.testing.vfile import VirtualFile
+from airflow_provider_canvas_reports.testing.vfile import Blocks, VirtualFile
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import datetime
 
 CSV_CONTENT_TYPE = "text/csv"
 
@@ -81,38 +87,63 @@ def _row(part: str, seed: int, row: int, account_id: int) -> list[str]:
     by_sis = "true" if sis else "false"
     when = f"2026-{1 + row % 12:02d}-{1 + row % 28:02d}T08:00:00-06:00"
     email = f"user{row}@example.edu"
-    role = _ROLES[row % len(_ROLES)]
-    score = f"{(seed + row * 13) % 101}.{row % 10}" if row % 6 else ""
-    grade = _GRADES[row % 5]
-    cells = {
-        "users": f"{user_id}|{sis}|||{email}|{first}|{last}|{first} {last}"
-        f"|{last}, {first}|{first}|{email}|active"
-        f"|{by_sis}",
-        "accounts": f"{account_id + row + 1}|{sis}|{account_id}||Sub-account {row}, {last}|active|{by_sis}",
-        "terms": f"{10 + row}|{sis}|Term {row} «{first}»|active|{when}||{by_sis}",
-        "courses": f'{course}|{sis}||C{row}|Course {row}: "{last}", intro'
-        f"|{account_id}||10||active|{when}||on_campus"
-        f"|||{by_sis}",
-        "sections": f"{section}|{sis}||{course}||Section {row}\n(evening)|active|||{account_id}||{by_sis}",
-        "enrollments": f"{course}||{user_id}|{sis}|{role.removesuffix('Enrollment').lower()}|{row % 5 + 1}"
-        f"|{section}||active|||{by_sis}|{role}|false|{50_000 + row}",
-        "grade_export_csv": f"{last}, {first}|{user_id}|{sis}|Course {row % 50}"
-        f"|{course}||Section {row}|{section}|"
-        f"|Fall «2026»|10||{score}|{score}|active|{score}|{score}|{grade}|{grade}||",
-        "last_user_access_csv": f"{user_id}|{sis}|{first} {last}|{when if row % 5 else ''}"
-        f"|10.0.{row % 256}.{seed % 256}",
-    }
-    return cells[part].split("|")
+    if part == "users":
+        cells = f"{user_id}|{sis}|||{email}|{first}|{last}|{first} {last}|{last}, {first}|{first}|{email}"
+        cells += f"|active|{by_sis}"
+    elif part == "enrollments":
+        role = _ROLES[row % len(_ROLES)]
+        cells = f"{course}||{user_id}|{sis}|{role.removesuffix('Enrollment').lower()}|{row % 5 + 1}"
+        cells += f"|{section}||active|||{by_sis}|{role}|false|{50_000 + row}"
+    elif part == "courses":
+        cells = f'{course}|{sis}||C{row}|Course {row}: "{last}", intro|{account_id}||10||active|{when}'
+        cells += f"||on_campus|||{by_sis}"
+    elif part == "sections":
+        cells = f"{section}|{sis}||{course}||Section {row}\n(evening)|active|||{account_id}||{by_sis}"
+    elif part == "accounts":
+        cells = f"{account_id + row + 1}|{sis}|{account_id}||Sub-account {row}, {last}|active|{by_sis}"
+    elif part == "terms":
+        cells = f"{10 + row}|{sis}|Term {row} «{first}»|active|{when}||{by_sis}"
+    elif part == "grade_export_csv":
+        score = f"{(seed + row * 13) % 101}.{row % 10}" if row % 6 else ""
+        grade = _GRADES[row % 5]
+        cells = f"{last}, {first}|{user_id}|{sis}|Course {row % 50}|{course}||Section {row}|{section}|"
+        cells += f"|Fall «2026»|10||{score}|{score}|active|{score}|{score}|{grade}|{grade}||"
+    elif part == "last_user_access_csv":
+        cells = f"{user_id}|{sis}|{first} {last}|{when if row % 5 else ''}|10.0.{row % 256}.{seed % 256}"
+    else:
+        raise ValueError(f"no rows for {part!r}")
+    return cells.split("|")
 
 
-def build_csv(part: str, rows: int, seed: int, account_id: int) -> bytes:
-    """One CSV (UTF-8, ``\\n`` line ends as Ruby's CSV writes them) with ``rows`` data rows."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADERS[part])
+def csv_rows(part: str, rows: int, seed: int, account_id: int) -> Iterator[list[str]]:
+    """The data rows of a part's CSV, as a CSV reader gives them back (what a loader must store)."""
     for row in range(rows):
-        writer.writerow(_row(part, seed, row, account_id))
-    return out.getvalue().encode()
+        yield _row(part, seed, row, account_id)
+
+
+#: Rows written per block of a generated CSV: what serving a byte range of it costs at most.
+BLOCK_ROWS = 5000
+
+
+def build_csv(part: str, rows: int, seed: int, account_id: int) -> VirtualFile:
+    """
+    One CSV (UTF-8, ``\\n`` line ends as Ruby's CSV writes them): the header, then ``rows`` data
+    rows. Made on demand, :data:`BLOCK_ROWS` rows at a time: a million rows cost no more memory
+    than a hundred.
+    """
+
+    def block(index: int) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        if index == 0:
+            writer.writerow(HEADERS[part])
+        first = index * BLOCK_ROWS
+        writer.writerows(
+            _row(part, seed, row, account_id) for row in range(first, min(rows, first + BLOCK_ROWS))
+        )
+        return out.getvalue().encode()
+
+    return VirtualFile([Blocks(block, max(1, -(-rows // BLOCK_ROWS)))])
 
 
 def build_account_report_file(
@@ -120,12 +151,11 @@ def build_account_report_file(
 ) -> ReportFile:
     """
     The file an account report attaches: one ``<report type>_<date>.csv``, or, for a report of
-    several parts, ``<report type>_<date>.zip`` holding one ``<part>.csv`` each.
+    several parts, ``<report type>_<date>.zip`` holding one ``<part>.csv`` each (stored).
     """
     stem = f"{report_type}_{when:%Y-%m-%d}"
     if len(parts) == 1:
-        content = build_csv(parts[0], rows, seed, account_id)
-        return ReportFile(f"{stem}.csv", CSV_CONTENT_TYPE, VirtualFile([content]))
+        return ReportFile(f"{stem}.csv", CSV_CONTENT_TYPE, build_csv(parts[0], rows, seed, account_id))
     members: list[tuple[str, bytes | VirtualFile]] = [
         (f"{part}.csv", build_csv(part, rows, seed, account_id)) for part in parts
     ]

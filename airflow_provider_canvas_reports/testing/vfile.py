@@ -1,13 +1,15 @@
-"""Virtual files: literal bytes plus padding cut from one pre-built block, never held whole in memory.
+"""Virtual files: literal bytes, padding cut from one pre-built block, and generated blocks.
 
-A :class:`VirtualFile` is a list of segments. Each segment is either literal ``bytes`` or a
-:class:`Padding` of some length whose content is :func:`padding_block` repeated from its start.
-Serving, hashing and CRC-ing a 1 GiB file therefore touches only a 1 MiB block, in C.
+A :class:`VirtualFile` is a list of segments. Each segment is literal ``bytes``, a :class:`Padding`
+of some length whose content is :func:`padding_block` repeated from its start, or :class:`Blocks`
+made on demand by a function (the rows of a generated CSV). Serving, hashing and CRC-ing a 1 GiB
+file therefore never holds it whole in memory.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import random
 import zlib
@@ -16,7 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 BLOCK_SIZE = 1 << 20
 CHUNK_SIZE = 1 << 20
@@ -38,11 +40,39 @@ class Padding:
     length: int
 
 
-Segment = bytes | Padding
+class Blocks:
+    """
+    ``count`` blocks of bytes made on demand by ``make(index)``, which must give the same bytes
+    every time. They are made once here, to learn each block's size and the CRC-32 of them all;
+    only those are kept, and reading a byte range makes its blocks again.
+    """
+
+    def __init__(self, make: Callable[[int], bytes], count: int) -> None:
+        self.make = make
+        self.offsets = [0]
+        crc = 0
+        for index in range(count):
+            block = make(index)
+            crc = zlib.crc32(block, crc)
+            self.offsets.append(self.offsets[-1] + len(block))
+        self.length = self.offsets[-1]
+        self.crc = crc
+
+    def iter_range(self, start: int, end: int) -> Iterator[memoryview]:
+        """The bytes in ``[start, end)``, block by block."""
+        index = bisect.bisect_right(self.offsets, start) - 1
+        while index < len(self.offsets) - 1 and self.offsets[index] < end:
+            block = memoryview(self.make(index))
+            base = self.offsets[index]
+            yield block[max(0, start - base) : min(len(block), end - base)]
+            index += 1
+
+
+Segment = bytes | Padding | Blocks
 
 
 def _segment_length(segment: Segment) -> int:
-    return segment.length if isinstance(segment, Padding) else len(segment)
+    return segment.length if isinstance(segment, Padding | Blocks) else len(segment)
 
 
 class VirtualFile:
@@ -51,7 +81,7 @@ class VirtualFile:
     def __init__(self, segments: list[Segment]) -> None:
         merged: list[Segment] = []
         for segment in segments:
-            if isinstance(segment, Padding):
+            if isinstance(segment, Padding | Blocks):
                 if segment.length:
                     merged.append(segment)
             elif segment:
@@ -73,6 +103,8 @@ class VirtualFile:
             if seg_start < seg_end:
                 if isinstance(segment, Padding):
                     yield from _padding_views(seg_start - offset, seg_end - offset)
+                elif isinstance(segment, Blocks):
+                    yield from segment.iter_range(seg_start - offset, seg_end - offset)
                 else:
                     view = memoryview(segment)
                     for pos in range(seg_start - offset, seg_end - offset, CHUNK_SIZE):
@@ -101,6 +133,8 @@ class VirtualFile:
             for segment in self.segments:
                 if isinstance(segment, Padding):
                     crc = crc32_combine(crc, padding_crc32(segment.length), segment.length)
+                elif isinstance(segment, Blocks):
+                    crc = crc32_combine(crc, segment.crc, segment.length)
                 else:
                     crc = zlib.crc32(segment, crc)
             self._crc = crc
