@@ -2,9 +2,10 @@
 Landed report files as streams: a path, the bytes or a file object opened for reading, and a
 ZIP archive opened so that a truncated one is refused.
 
-Both report readers use this (:mod:`~.course_pace` for ``.docx`` files and their ZIPs,
-:mod:`~.account_csv` for CSVs and their ZIPs). A ZIP is read through its central directory and
-its members one at a time, by name: nothing is extracted to disk.
+Both report readers use this (:mod:`~airflow_provider_canvas_reports.course_pace` for ``.docx``
+files and their ZIPs, :mod:`~airflow_provider_canvas_reports.account_csv` for CSVs and their
+ZIPs). A ZIP is read through its central directory and its members one at a time, by name:
+nothing is extracted to disk.
 """
 
 from __future__ import annotations
