@@ -22,7 +22,7 @@ import tempfile
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 try:
     import fcntl
@@ -48,6 +48,8 @@ MAX_FILENAME_BYTES = 200
 
 #: Object stores whose first path segment is a bucket (or container) that must already exist.
 BUCKET_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
+#: Azure Blob / ADLS Gen2 through adlfs: named ``abfss://container@account.dfs.core.windows.net``.
+AZURE_STORES = frozenset({"abfs", "abfss", "az", "adl"})
 #: Object-store uploads: bytes per part, and parts uploading at once (the connection extras
 #: ``upload_part_size_mib`` and ``upload_window`` set them per Canvas connection).
 DEFAULT_PART_SIZE = 8 << 20
@@ -293,12 +295,17 @@ class LandingFile:
     @property
     def plain_uri(self) -> str:
         """
-        The file's URI without a connection id, percent-encoded where needed (an asset's and a
-        lineage dataset's name): ``file:///...``, ``s3://bucket/key``.
+        The file's URI without a connection id, percent-encoded where needed, as the store names
+        it (an asset's and a lineage dataset's name): ``file:///...``, ``s3://bucket/key``,
+        ``gs://bucket/key``, ``abfss://container@account.dfs.core.windows.net/blob``.
         """
         if self.local:
             return self.local.as_uri()
         parts = urlsplit(str(self.remote))
+        if parts.scheme.lower() in AZURE_STORES:
+            container, _, blob = str(self.remote.path).lstrip("/").partition("/")
+            account = getattr(self.remote.fs, "account_name", None) or "unknown"
+            return f"abfss://{container}@{account}.dfs.core.windows.net/{quote(blob)}"
         return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
     @property

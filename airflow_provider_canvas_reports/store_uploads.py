@@ -135,8 +135,9 @@ class StoreUpload:
 
 class _PartsUpload(StoreUpload):
     """
-    Parts uploaded concurrently on the filesystem's event loop, at most ``window`` at once: the
-    download blocks while the window is full, so memory stays at about ``window + 1`` parts.
+    Parts uploaded concurrently on the filesystem's event loop, at most ``window`` at once. Parts
+    are filled in ``window + 1`` buffers allocated once and reused (no allocation per part): the
+    download blocks while every buffer is uploading, so memory stays at ``window + 1`` parts.
     A failed part is raised by the next :meth:`write`, :meth:`flush` or :meth:`commit`.
     """
 
@@ -147,7 +148,8 @@ class _PartsUpload(StoreUpload):
         self._restart()
 
     def _restart(self) -> None:
-        self._slots = threading.BoundedSemaphore(self.window)
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._allocated = 1
         self._inflight: dict[int, Future[Any]] = {}
         self._done: dict[int, Any] = {}
         self._failure: BaseException | None = None
@@ -155,6 +157,16 @@ class _PartsUpload(StoreUpload):
         self._view = memoryview(self._buffer)
         self._filled = 0
         self._number = 0
+
+    def _next_buffer(self) -> bytearray:
+        """A buffer to fill: a returned one, a new one while fewer than ``window + 1`` exist, else wait."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            if self._allocated <= self.window:
+                self._allocated += 1
+                return bytearray(self.part_size)
+        return self._free.get()
 
     def _write(self, data: Any) -> None:
         view = memoryview(data).cast("B")
@@ -167,26 +179,23 @@ class _PartsUpload(StoreUpload):
                 self._send()
 
     def _send(self) -> None:
-        """Upload the buffer as the next part, once a slot in the window is free."""
+        """Upload the filled buffer as the next part, and go on filling another."""
         self._raise_failure()
-        self._slots.acquire()
-        if self._failure is not None:
-            self._slots.release()
-            self._raise_failure()
-        data = bytes(self._view[: self._filled])
-        self._filled = 0
         if self._number == 0:
             self._call(self._start)
+        buffer = self._buffer
+        data: bytes | bytearray = buffer if self._filled == len(buffer) else bytes(self._view[: self._filled])
         self._number += 1
         number = self._number
         future = asyncio.run_coroutine_threadsafe(self._put(number, data), self._loop)
         self._inflight[number] = future
-        future.add_done_callback(lambda done: self._part_done(number, done))
+        future.add_done_callback(lambda done: self._part_done(number, done, buffer))
+        self._buffer = self._next_buffer()
+        self._view = memoryview(self._buffer)
+        self._filled = 0
 
-    def _part_done(self, number: int, future: Future[Any]) -> None:
+    def _part_done(self, number: int, future: Future[Any], buffer: bytearray) -> None:
         try:
-            if future.cancelled():
-                return
             error = future.exception()
             if error is not None:
                 if self._failure is None:
@@ -194,7 +203,7 @@ class _PartsUpload(StoreUpload):
             else:
                 self._done[number] = future.result()
         finally:
-            self._slots.release()
+            self._free.put(buffer)
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
@@ -238,7 +247,7 @@ class _PartsUpload(StoreUpload):
     async def _start(self) -> None:
         raise NotImplementedError
 
-    async def _put(self, number: int, data: bytes) -> Any:
+    async def _put(self, number: int, data: bytes | bytearray) -> Any:
         raise NotImplementedError
 
     async def _complete(self, parts: list[Any]) -> None:
@@ -263,7 +272,7 @@ class _S3Upload(_PartsUpload):
         answer = await self.fs._call_s3("create_multipart_upload", Bucket=self.bucket, Key=self.key)
         self.upload_id = answer["UploadId"]
 
-    async def _put(self, number: int, data: bytes) -> Any:
+    async def _put(self, number: int, data: bytes | bytearray) -> Any:
         answer = await self.fs._call_s3(
             "upload_part",
             Bucket=self.bucket,
@@ -314,7 +323,7 @@ class _AzureBlockUpload(_PartsUpload):
     async def _start(self) -> None:
         return
 
-    async def _put(self, number: int, data: bytes) -> Any:
+    async def _put(self, number: int, data: bytes | bytearray) -> Any:
         block_id = f"{self._prefix}{number:016d}"  # every id of a blob must have the same length
         async with self._client() as client:
             await client.stage_block(block_id=block_id, data=data, length=len(data))

@@ -364,7 +364,9 @@ def add_trigger_rows(table: Table, s: Scenario) -> None:
         result["lag_p99_ms"] < LAG_P99_TARGET_MS if lag_target else None,
         digits=1,
     )
-    table.add(f"{name} polls/s (offered {offered:,.0f})", result["polls_per_s"], peer_value("polls_per_s"), digits=1)
+    table.add(
+        f"{name} polls/s (offered {offered:,.0f})", result["polls_per_s"], peer_value("polls_per_s"), digits=1
+    )
     rss_ours, rss_peer = result["rss_kib_per_trigger"], peer_value("rss_kib_per_trigger")
     table.add(
         f"{name} peak RSS KiB/trigger",
@@ -433,7 +435,9 @@ def section_download(emu: EmulatorProcess, env: dict[str, str], quick: bool, tab
               result["ours_rss_growth_mib"] < DOWNLOAD_RSS_TARGET_MIB, digits=1)  # fmt: skip
     table.add(f"{label} into ObjectStoragePath(file://) MiB/s", result["objectstorage_mib_s"], result["curl_mib_s"],
               digits=0)  # fmt: skip
-    table.add(f"{label} into ObjectStoragePath(file://) CPU s", result["objectstorage_cpu_s"], result["curl_cpu_s"])
+    table.add(
+        f"{label} into ObjectStoragePath(file://) CPU s", result["objectstorage_cpu_s"], result["curl_cpu_s"]
+    )
     return result
 
 
@@ -508,6 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: small N, small file, few runs")
     parser.add_argument("--only", default="1,2,3,4,5,6", help="sections to run, e.g. 1,4 (default: all)")
     parser.add_argument("--output", default=str(RESULTS), help="where to write the JSON results")
+    parser.add_argument(
+        "--s3-windows", default="", help="section 6: also run ours with these upload windows, e.g. 2,4,8"
+    )
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",")}
 
@@ -548,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
             if "6" in only:
                 from benchmarks import s3_upload
 
-                results["sections"]["s3_upload"] = s3_upload.section(emu, env, args.quick, table)
+                windows = tuple(int(w) for w in args.s3_windows.split(",") if w.strip())
+                results["sections"]["s3_upload"] = s3_upload.section(emu, env, args.quick, table, windows)
         if "3" in only:  # no emulator needed
             results["sections"]["parse_cost"] = section_parse(args.quick, table)
         if "5" in only:  # no emulator needed

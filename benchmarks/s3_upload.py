@@ -77,10 +77,14 @@ def child(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-id", type=int, required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--endpoint-url", required=True)
+    parser.add_argument(
+        "--window", type=int, default=None, help="ours: parts in flight (default: as shipped)"
+    )
+    parser.add_argument("--part-mib", type=int, default=None, help="ours: MiB per part (default: as shipped)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
-    from airflow_provider_canvas_reports.destinations import Destination
+    from airflow_provider_canvas_reports.destinations import DEFAULT_PART_SIZE, DEFAULT_WINDOW, Destination
     from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 
     hook = CanvasHook("canvas_default")
@@ -90,8 +94,11 @@ def child(argv: list[str] | None = None) -> int:
         target = Destination(f"s3://{AWS_CONN_ID}@{BUCKET}/{args.key}").file("unused")
         target.remote.fs.exists(BUCKET)  # connect before the clock starts, as the peer's client does
 
+        window = args.window or DEFAULT_WINDOW
+        part_size = (args.part_mib << 20) if args.part_mib else DEFAULT_PART_SIZE
+
         def run() -> int:
-            with target.atomic_writer(overwrite=True, size_hint=expected) as upload:
+            with target.atomic_writer(True, expected, part_size=part_size, window=window) as upload:
                 return hook.download_report_file(report, upload).size
     else:
         import boto3
@@ -142,8 +149,13 @@ class MotoServer:
         self.proc.wait(timeout=30)
 
 
-def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rounds: int) -> dict[str, Any]:
-    """Start the big report, then ``rounds`` rounds of (peer, ours) in turn against one moto server."""
+def run_section(
+    emu: Any, control: Any, env: dict[str, str], file_size: int, rounds: int, windows: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """
+    Start the big report, then ``rounds`` rounds of (peer, ours) in turn against one moto server;
+    with ``windows``, ours again with each of those upload windows (a sweep, for sizing the default).
+    """
     import boto3
 
     report = complete_report(emu, control, S3_COURSE, REPORT_TYPE, file_size)
@@ -158,12 +170,15 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
             region_name="us-east-1",
         )
         client.create_bucket(Bucket=BUCKET)
-        runs: dict[str, list[dict[str, Any]]] = {"peer": [], "ours": []}
-        digests: dict[str, set[str]] = {"peer": set(), "ours": set()}
+        variants = ["peer", "ours", *(f"ours-w{w}" for w in windows)]
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+        digests: dict[str, set[str]] = {name: set() for name in variants}
         for i in range(rounds):
-            for impl in ("peer", "ours"):
+            for impl in variants:
                 key = f"{impl}-{i}.zip"
-                args = ["--impl", impl, "--report-id", str(report["id"]), "--key", key]
+                args = ["--impl", impl.split("-")[0], "--report-id", str(report["id"]), "--key", key]
+                if "-w" in impl:
+                    args += ["--window", impl.rpartition("-w")[2]]
                 result = run_child("benchmarks.s3_upload", [*args, "--endpoint-url", moto.endpoint_url],
                                    env=child_env, timeout=900)  # fmt: skip
                 body = client.get_object(Bucket=BUCKET, Key=key)["Body"]
@@ -184,7 +199,7 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
                 flush=True,
             )
         left = client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
-    if len(digests["ours"] | digests["peer"]) != 1:
+    if len(set().union(*digests.values())) != 1:
         raise RuntimeError("the objects stored by ours and by the peer differ")
     ours_mibs = size / MIB / median([r["wall_s"] for r in runs["ours"]])
     peer_mibs = size / MIB / median([r["wall_s"] for r in runs["peer"]])
@@ -201,6 +216,15 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
         "peer_cpu_s": median([r["cpu_s"] for r in runs["peer"]]),
         "incomplete_uploads_left": len(left),
         "sha256": digests["ours"].pop(),
+        "window_sweep": {
+            name: {
+                "mib_s": size / MIB / median([r["wall_s"] for r in r_]),
+                "cpu_s": median([r["cpu_s"] for r in r_]),
+                "rss_growth_mib": max(r["rss_growth_mib"] for r in r_),
+            }
+            for name, r_ in runs.items()
+            if "-w" in name
+        },
         "runs": runs,
     }
 
@@ -212,7 +236,9 @@ if __name__ == "__main__":
 RSS_TARGET_MIB = 64.0
 
 
-def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str, Any]:
+def section(
+    emu: Any, env: dict[str, str], quick: bool, table: Any, windows: tuple[int, ...] = ()
+) -> dict[str, Any]:
     """``make bench`` section 5: run it, print a line, add the table rows."""
     from airflow_provider_canvas_reports.testing import EmulatorControl
 
@@ -223,7 +249,11 @@ def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str,
         f"{rounds} round(s) of the peer (boto3 upload_fileobj, as aws s3 cp -) then ours",
         flush=True,
     )
-    result = run_section(emu, EmulatorControl(emu.base_url), env, size, rounds)
+    result = run_section(emu, EmulatorControl(emu.base_url), env, size, rounds, windows)
+    for name, row in result["window_sweep"].items():
+        print(
+            f"    {name}: {row['mib_s']:.0f} MiB/s, CPU {row['cpu_s']:.2f} s, RSS +{row['rss_growth_mib']:.1f} MiB"
+        )
     print(
         f"    peer {result['peer_mib_s']:.0f} MiB/s, ours {result['ours_mib_s']:.0f} MiB/s (ratio "
         f"{result['ratio']:.2f}, medians); peak RSS growth ours {result['ours_rss_growth_mib']:.1f} MiB, "
