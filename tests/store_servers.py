@@ -30,6 +30,9 @@ from tests.servers import free_port
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE = ROOT / "tests" / "azurite"
 STARTUP_TIMEOUT_SECONDS = 60.0
+#: The Airflow connections the landing tests name in their URIs.
+GCS_CONN_ID = "gcs_landing"
+AZURE_CONN_ID = "azure_landing"
 #: Azurite's published development account (the same in every Azurite; not a secret).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
