@@ -304,7 +304,8 @@ class LandingFile:
         parts = urlsplit(str(self.remote))
         if parts.scheme.lower() in AZURE_STORES:
             container, _, blob = str(self.remote.path).lstrip("/").partition("/")
-            account = getattr(self.remote.fs, "account_name", None) or "unknown"
+            fs = self.remote.fs  # adlfs: given by name, or read from a connection string
+            account = fs.account_name or getattr(fs.service_client, "account_name", None) or "unknown"
             return f"abfss://{container}@{account}.dfs.core.windows.net/{quote(blob)}"
         return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 

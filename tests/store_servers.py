@@ -43,6 +43,8 @@ class _Process:
     """A server process in its own session, its output in a log file, stopped by its pid."""
 
     name = "server"
+    #: Seconds a server gets to exit on SIGTERM before it is killed.
+    stop_grace = 30.0
 
     def __init__(self) -> None:
         self.host = "127.0.0.1"
@@ -94,7 +96,7 @@ class _Process:
             if self.process.poll() is None:
                 os.killpg(self.process.pid, signal.SIGTERM)
                 try:
-                    self.process.wait(timeout=30)
+                    self.process.wait(timeout=self.stop_grace)
                 except subprocess.TimeoutExpired:
                     os.killpg(self.process.pid, signal.SIGKILL)
                     self.process.wait(timeout=30)
@@ -166,6 +168,8 @@ class AzuriteServer(_Process):
     """Azurite's Blob service on loopback, in memory, with the development account."""
 
     name = "azurite"
+    # Azurite waits on open keep-alive connections after SIGTERM; in memory, it has nothing to save.
+    stop_grace = 2.0
 
     @property
     def blob_endpoint(self) -> str:
