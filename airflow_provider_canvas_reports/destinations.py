@@ -48,6 +48,15 @@ MAX_FILENAME_BYTES = 200
 
 #: Object stores whose first path segment is a bucket (or container) that must already exist.
 BUCKET_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
+#: Per store: the provider's default connection id, and what a URI without a connection id uses.
+STORE_DEFAULT_CREDENTIALS = {
+    "s3": ("aws_default", "boto3's default credential chain (environment, ~/.aws, instance role)"),
+    "s3a": ("aws_default", "boto3's default credential chain (environment, ~/.aws, instance role)"),
+    "gs": ("google_cloud_default", "Google's application default credentials (gcsfs)"),
+    "gcs": ("google_cloud_default", "Google's application default credentials (gcsfs)"),
+    "abfs": ("wasb_default", "adlfs's default credentials (AZURE_STORAGE_* environment variables)"),
+    "abfss": ("wasb_default", "adlfs's default credentials (AZURE_STORAGE_* environment variables)"),
+}
 #: Azure Blob / ADLS Gen2 through adlfs: named ``abfss://container@account.dfs.core.windows.net``.
 AZURE_STORES = frozenset({"abfs", "abfss", "az", "adl"})
 #: Object-store uploads: bytes per part, and parts uploading at once (the connection extras
@@ -188,7 +197,27 @@ class Destination:
         elif self.remote.protocol in BUCKET_STORES:
             bucket = str(self.remote.path).lstrip("/").split("/", 1)[0]  # the store's own path: no conn_id@
             if bucket and not self.remote.fs.exists(bucket):
-                raise self.error(f"the bucket {bucket!r} does not exist (or these credentials cannot see it)")
+                raise self.error(
+                    f"the bucket {bucket!r} does not exist (or these credentials cannot see it)"
+                    + self._credentials_note()
+                )
+
+    def _credentials_note(self) -> str:
+        """Which credentials a store request used, and how to name a connection when none was."""
+        conn_id = getattr(self.remote, "conn_id", None)
+        if conn_id:
+            return f"; credentials from the Airflow connection {conn_id!r}"
+        scheme = urlsplit(self.target).scheme.lower()
+        default_conn, chain = STORE_DEFAULT_CREDENTIALS.get(
+            scheme, ("<conn_id>", f"the {scheme} filesystem's default credentials")
+        )
+        if getattr(self.remote.fs, "anon", False):
+            chain += ", which found none: the request was anonymous"
+        named = f"{scheme}://{default_conn}@{self.target.split('://', 1)[1]}"
+        return (
+            f". The URI names no Airflow connection, so {chain} were used. To use a connection, name "
+            f"it in the URI: {named}"
+        )
 
     def _check_local(self, path: Path) -> None:
         if not self.is_folder and path.is_dir():

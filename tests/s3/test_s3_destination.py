@@ -115,3 +115,28 @@ def test_a_missing_bucket_fails_before_anything_is_fetched_and_is_not_retried(em
     assert f"Cannot write the report to destination {destination!r}" in out
     assert "the bucket 'no-such-bucket-here' does not exist" in out
     assert emulator.requests == []
+
+
+def test_a_uri_without_a_connection_says_which_credentials_were_used_and_how_to_name_one(
+    emulator, s3_server, monkeypatch, tmp_path, capfd
+):
+    # No connection id in the URI: the amazon provider falls back to boto3's default chain, which
+    # finds nothing here (no environment keys, no files, no instance metadata): anonymous requests.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server.endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    destination = "s3://landing-without-connection/canvas/"
+
+    result = run_dag(stack.retried, run_conf={"course_id": 254, "report_id": 1, "destination": destination})
+
+    assert (result.state, result.task_tries["download"]) == ("failed", 1)
+    out = capfd.readouterr().out
+    assert "the bucket 'landing-without-connection' does not exist" in out
+    assert "The URI names no Airflow connection, so boto3's default credential chain" in out
+    assert "which found none: the request was anonymous" in out
+    assert "name it in the URI: s3://aws_default@landing-without-connection/canvas/" in out
+    assert emulator.requests == []

@@ -58,7 +58,8 @@ def test_a_failed_download_leaves_no_blob_and_no_uncommitted_block(emulator, azu
     emulator.add_fault(Fault(kind="truncate", server="storage", count=-1, truncate_at=4 * MIB))
 
     result = run_dag(
-        stack.download_only_s3, run_conf=download_conf(281, report, f"abfs://{AZURE_CONN_ID}@{container}/out/")
+        stack.download_only_s3,
+        run_conf=download_conf(281, report, f"abfs://{AZURE_CONN_ID}@{container}/out/"),
     )
 
     assert result.state == "failed"
@@ -72,7 +73,8 @@ def test_a_failed_overwrite_leaves_the_existing_blob_as_it_was(emulator, azurite
     emulator.add_fault(Fault(kind="truncate", server="storage", count=-1, truncate_at=4 * MIB))
 
     result = run_dag(
-        stack.download_only_s3, run_conf=download_conf(282, report, f"abfs://{AZURE_CONN_ID}@{container}/out/")
+        stack.download_only_s3,
+        run_conf=download_conf(282, report, f"abfs://{AZURE_CONN_ID}@{container}/out/"),
     )
 
     assert result.state == "failed"
