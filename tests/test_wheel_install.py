@@ -66,9 +66,49 @@ def dist(tmp_path_factory) -> dict[str, Path]:
     return {"wheel": wheel, "sdist": sdist}
 
 
+#: The extras a user installs to land reports in object storage, and what each must bring.
+STORE_EXTRAS = {
+    "s3": ("s3", "s3fs.S3FileSystem"),
+    "gcs": ("gs", "gcsfs.GCSFileSystem"),
+    "azure": ("abfs", "adlfs.AzureBlobFileSystem"),
+}
+
+# Each through a connection (its endpoint a closed loopback port: making a filesystem sends nothing).
+STORE_CONNECTIONS = {
+    "s3": {
+        "conn_type": "aws",
+        "login": "k",
+        "password": "s",
+        "extra": {"endpoint_url": "http://127.0.0.1:9"},
+    },
+    "gs": {
+        "conn_type": "google_cloud_platform",
+        "extra": {"is_anonymous": True, "gcs.endpoint": "http://127.0.0.1:9"},
+    },
+    "abfs": {
+        "conn_type": "wasb",
+        "extra": {"connection_string": "AccountName=a;AccountKey=YQ==;BlobEndpoint=http://127.0.0.1:9/a;"},
+    },
+}
+
+STORE_FILESYSTEMS = """
+import json, sys
+from airflow.providers.common.compat.sdk import ObjectStoragePath
+schemes = json.loads(sys.argv[1])
+found = {}
+for scheme in schemes:
+    fs = ObjectStoragePath(f"{scheme}://landing_{scheme}@landing/canvas/").fs
+    found[scheme] = f"{type(fs).__module__.split('.')[0]}.{type(fs).__name__}"
+print(json.dumps(found))
+"""
+
+
 @pytest.fixture(scope="module")
 def user(tmp_path_factory, dist) -> dict[str, object]:
-    """A clean venv with the wheel and its ``examples`` extra installed, and a user's environment."""
+    """
+    A clean venv with the wheel, its ``examples`` extra and the object-store extras installed, and
+    a user's environment.
+    """
     home = tmp_path_factory.mktemp("user")
     venv = home / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=home)
@@ -77,7 +117,7 @@ def user(tmp_path_factory, dist) -> dict[str, object]:
     # fmt: off
     run(
         sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet",
-        "--no-input", "--constraint", pins, f"{dist['wheel']}[examples]", cwd=home,
+        "--no-input", "--constraint", pins, f"{dist['wheel']}[examples,{','.join(STORE_EXTRAS)}]", cwd=home,
     )
     # fmt: on
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTHONPATH"))}
@@ -109,6 +149,38 @@ def test_airflow_lists_the_installed_provider(user):
     providers = json.loads(done.stdout[done.stdout.index("[") :])
     (ours,) = [p for p in providers if p["package_name"] == "airflow-provider-canvas-reports"]
     assert ours["version"] == "0.1.0"
+
+
+def test_the_store_extras_pin_what_resolves_quickly_and_bring_each_stores_filesystem(user, dist):
+    metadata = zipfile.ZipFile(dist["wheel"]).read(
+        next(n for n in zipfile.ZipFile(dist["wheel"]).namelist() if n.endswith(".dist-info/METADATA"))
+    )
+    requires = [line for line in metadata.decode().splitlines() if line.startswith("Requires-Dist:")]
+    by_extra = {
+        extra: {
+            line.split(":", 1)[1].split(";")[0].strip() for line in requires if f'extra == "{extra}"' in line
+        }
+        for extra in STORE_EXTRAS
+    }
+    # s3fs's aiobotocore pins botocore: the s3 extra names the matching aiobotocore and boto3, so
+    # pip does not walk boto3's daily releases.
+    assert {r.split(">")[0].split("<")[0] for r in by_extra["s3"]} == {
+        "apache-airflow-providers-amazon[s3fs]",
+        "aiobotocore",
+        "boto3",
+    }
+    assert any(r.startswith("boto3") and "<" in r for r in by_extra["s3"])
+    assert {r.split(">")[0] for r in by_extra["gcs"]} == {"apache-airflow-providers-google", "gcsfs"}
+    assert {r.split(">")[0] for r in by_extra["azure"]} == {
+        "apache-airflow-providers-microsoft-azure",
+        "adlfs",
+    }
+    # Installed from the wheel, each store's URI opens its fsspec filesystem through its provider.
+    schemes = {scheme: filesystem for scheme, filesystem in STORE_EXTRAS.values()}
+    env = {**user["env"], "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
+    env.update({f"AIRFLOW_CONN_LANDING_{s.upper()}": json.dumps(c) for s, c in STORE_CONNECTIONS.items()})
+    done = run(user["python"], "-c", STORE_FILESYSTEMS, json.dumps(list(schemes)), cwd=user["home"], env=env)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == schemes
 
 
 def test_demo_runs_from_the_installed_package(user):
