@@ -211,12 +211,12 @@ class Destination:
         default_conn, chain = STORE_DEFAULT_CREDENTIALS.get(
             scheme, ("<conn_id>", f"the {scheme} filesystem's default credentials")
         )
+        used = f"{chain} was used"
         if getattr(self.remote.fs, "anon", False):
-            chain += ", which found none: the request was anonymous"
+            used += " and found none, so the request was anonymous"
         named = f"{scheme}://{default_conn}@{self.target.split('://', 1)[1]}"
         return (
-            f". The URI names no Airflow connection, so {chain} were used. To use a connection, name "
-            f"it in the URI: {named}"
+            f". The URI names no Airflow connection: {used}. To use a connection, name it in the URI: {named}"
         )
 
     def _check_local(self, path: Path) -> None:

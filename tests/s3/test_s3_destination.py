@@ -136,7 +136,7 @@ def test_a_uri_without_a_connection_says_which_credentials_were_used_and_how_to_
     assert (result.state, result.task_tries["download"]) == ("failed", 1)
     out = capfd.readouterr().out
     assert "the bucket 'landing-without-connection' does not exist" in out
-    assert "The URI names no Airflow connection, so boto3's default credential chain" in out
-    assert "which found none: the request was anonymous" in out
+    assert "The URI names no Airflow connection: boto3's default credential chain" in out
+    assert "was used and found none, so the request was anonymous" in out
     assert "name it in the URI: s3://aws_default@landing-without-connection/canvas/" in out
     assert emulator.requests == []
