@@ -12,13 +12,15 @@ Sections (each measurement in a fresh process; the emulator in its own process, 
    endpoint: CPU per poll, event-loop lag (10 ms ticker), peak RSS per trigger, polls achieved;
    10,000 of ours @ 30 s alone; and a library floor (diagnostic: raw aiohttp vs our transport).
 2. Download: a generated 1 GiB report file, ``CanvasHook.download_report_file`` (sha256 and size
-   checked) into a local file and into ``ObjectStoragePath("file://...")``, vs ``curl -L -o``.
+   checked) into a local file and into ``ObjectStoragePath("file://...")``, vs ``curl -L -o`` and
+   this CPU's single-core sha256 speed; as the machine is, then beside a CPU-bound neighbour.
 3. Parse cost: a DAG with our operators and sensor vs the same shape in plain ``airflow.sdk``.
 4. Call overhead: 1,000 ``CanvasHook.get_course_report`` vs a raw ``requests.Session`` loop.
 5. Course pace: parse throughput on a ZIP of 200 documents × 50 items, and its load into SQLite
    (:mod:`benchmarks.course_pace`; no peer).
 6. S3 landing: 1 GiB into ``moto`` (server mode) as the download operator writes it vs boto3's
-   s3transfer (see :mod:`benchmarks.s3_upload`).
+   s3transfer (see :mod:`benchmarks.s3_upload`); then both into a no-op S3 server (diagnostic:
+   the clients' own cost without moto's). ``--s3-windows 1,2,8`` adds ours with other windows.
 """
 
 from __future__ import annotations
