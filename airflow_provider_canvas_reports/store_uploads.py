@@ -287,15 +287,34 @@ class _S3Upload(_PartsUpload):
         return part
 
     async def _complete(self, parts: list[Any]) -> None:
-        await self.fs._call_s3(
-            "complete_multipart_upload",
-            Bucket=self.bucket,
-            Key=self.key,
-            UploadId=self.upload_id,
-            MultipartUpload={"Parts": parts},
-        )
+        try:
+            await self.fs._call_s3(
+                "complete_multipart_upload",
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except Exception:
+            # A completion that timed out on the client may have completed on the server, and its
+            # retry then fails (the upload is gone). The object is ours if its ETag is the one S3
+            # gives exactly these parts: the MD5 of their MD5s, and their count.
+            if not await self._completed_as(parts):
+                raise
+            log.info("The upload of %s was completed on an earlier attempt of the request", self.path)
         self.upload_id = None
         self.fs.invalidate_cache(self.path)
+
+    async def _completed_as(self, parts: list[Any]) -> bool:
+        import hashlib
+
+        try:
+            digests = b"".join(bytes.fromhex(part["ETag"].strip('"')) for part in parts)
+            head = await self.fs._call_s3("head_object", Bucket=self.bucket, Key=self.key)
+        except Exception:  # an ETag that is not an MD5 (SSE-KMS), or no object: not known to be ours
+            return False
+        expected = f'"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(parts)}"'
+        return bool(head.get("ETag") == expected)
 
     async def _put_whole(self, data: bytes) -> None:
         await self.fs._call_s3("put_object", Bucket=self.bucket, Key=self.key, Body=data)

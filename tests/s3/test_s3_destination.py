@@ -140,3 +140,34 @@ def test_a_uri_without_a_connection_says_which_credentials_were_used_and_how_to_
     assert "was used and found none, so the request was anonymous" in out
     assert "name it in the URI: s3://aws_default@landing-without-connection/canvas/" in out
     assert emulator.requests == []
+
+
+def test_a_completion_the_server_already_made_is_recognised_by_its_etag(s3, bucket):
+    """
+    A CompleteMultipartUpload that timed out on the client may have completed on the server: its
+    retry then finds no upload. The object is ours when its ETag is the one these parts give.
+    """
+    from airflow_provider_canvas_reports.store_uploads import open_upload
+
+    target = Destination(f"s3://{AWS_CONN_ID}@{bucket}/landing/report.zip").file("ignored")
+    upload = open_upload(target.remote.fs, target.remote.path, 5 * MIB, 2)
+    upload.write(b"a" * (5 * MIB) + b"b" * MIB)
+    client = s3.client()
+
+    def completed_by_an_earlier_attempt() -> None:
+        (pending,) = client.list_multipart_uploads(Bucket=bucket)["Uploads"]
+        parts = client.list_parts(Bucket=bucket, Key=pending["Key"], UploadId=pending["UploadId"])["Parts"]
+        client.complete_multipart_upload(
+            Bucket=bucket,
+            Key=pending["Key"],
+            UploadId=pending["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]},
+        )
+
+    upload.commit(before=completed_by_an_earlier_attempt)  # our own completion finds no upload
+
+    assert (
+        client.get_object(Bucket=bucket, Key="landing/report.zip")["Body"].read()
+        == b"a" * (5 * MIB) + b"b" * MIB
+    )
+    assert uploads_in_progress(s3, bucket) == []
