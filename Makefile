@@ -73,8 +73,11 @@ typecheck: install
 
 # The UI test drives Debian's Chromium with Playwright (no browser download); warehouse tests
 # start Debian's PostgreSQL as a private cluster (tests/servers.py); the Celery cluster tests run
-# Airflow on that PostgreSQL with Debian's Redis as the broker.
-system-deps:
+# Airflow on that PostgreSQL with Debian's Redis as the broker. The Azure Blob landing tests start
+# Azurite (npm, from the committed lock in tests/azurite) on Debian's Node.js.
+AZURITE_DIR := tests/azurite
+AZURITE := $(AZURITE_DIR)/node_modules/.installed
+system-deps: $(AZURITE)
 	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
 	test -x /usr/bin/redis-server || (apt-get update -q && apt-get install -y -q redis-server)
@@ -87,11 +90,16 @@ docs: install
 	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs $(DOCS_OUT)
 	$(PY) docs/check_links.py $(DOCS_OUT)
 
+$(AZURITE): $(AZURITE_DIR)/package.json $(AZURITE_DIR)/package-lock.json
+	command -v npm >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q nodejs npm)
+	cd $(AZURITE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: lint typecheck docs system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # pytest alone (no ruff/mypy) in $(VENV).
-pytest: install
+pytest: install $(AZURITE)
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-compat:
@@ -105,7 +113,7 @@ $(FLOORS_VENV)/.installed: pyproject.toml Makefile $(FLOORS_LOCK) | $(UV)
 	$(UV) pip install -q --python $(FLOORS_VENV)/bin/python --constraint $(FLOORS_LOCK) -e ".[test,examples]"
 	touch $@
 
-test-floors: $(FLOORS_VENV)/.installed
+test-floors: $(FLOORS_VENV)/.installed $(AZURITE)
 	$(FLOORS_VENV)/bin/python -m pip list --format=freeze 2>/dev/null | grep -iE '^(apache-airflow|tenacity|requests|pendulum|aiohttp|httpx|cryptography)[=-]' || true
 	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider $(OTHER_PYTEST_ARGS)
 

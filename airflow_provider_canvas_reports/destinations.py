@@ -6,26 +6,23 @@ in, a bucket exists), and written so that a failure leaves nothing behind:
 
 - locally, bytes go to a hidden ``.part`` file beside the target and are moved into place with an
   atomic rename once complete and verified;
-- in object storage, bytes go straight to the final key through the store's transactional write
-  (fsspec's ``autocommit=False``). On S3 that is a multipart upload: the object appears, whole, only
-  when the upload is completed after a verified download; on failure the upload is aborted, so no
-  object and no incomplete upload remains. No temporary key, no server-side copy.
+- in object storage, bytes go straight to the final key through the store's own all-or-nothing
+  write (:mod:`~airflow_provider_canvas_reports.store_uploads`): an S3 multipart upload, an Azure
+  block list, a GCS resumable upload. The object appears, whole, only once the download was
+  verified; on failure nothing is left. No temporary key, no server-side copy.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
-import io
 import logging
 import os
-import queue
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 try:
     import fcntl
@@ -39,7 +36,9 @@ from airflow_provider_canvas_reports.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
+
+    from airflow_provider_canvas_reports.store_uploads import StoreUpload
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +48,21 @@ MAX_FILENAME_BYTES = 200
 
 #: Object stores whose first path segment is a bucket (or container) that must already exist.
 BUCKET_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl"})
-#: Parts of a multipart upload: at least this big (S3 needs 5 MiB), and few enough for S3's 10,000.
-MIN_PART_SIZE = 8 << 20
-MAX_PARTS = 9_000
+#: Per store: the provider's default connection id, and what a URI without a connection id uses.
+STORE_DEFAULT_CREDENTIALS = {
+    "s3": ("aws_default", "boto3's default credential chain (environment, ~/.aws, instance role)"),
+    "s3a": ("aws_default", "boto3's default credential chain (environment, ~/.aws, instance role)"),
+    "gs": ("google_cloud_default", "Google's application default credentials (gcsfs)"),
+    "gcs": ("google_cloud_default", "Google's application default credentials (gcsfs)"),
+    "abfs": ("wasb_default", "adlfs's default credentials (AZURE_STORAGE_* environment variables)"),
+    "abfss": ("wasb_default", "adlfs's default credentials (AZURE_STORAGE_* environment variables)"),
+}
+#: Azure Blob / ADLS Gen2 through adlfs: named ``abfss://container@account.dfs.core.windows.net``.
+AZURE_STORES = frozenset({"abfs", "abfss", "az", "adl"})
+#: Object-store uploads: bytes per part, and parts uploading at once (the connection extras
+#: ``upload_part_size_mib`` and ``upload_window`` set them per Canvas connection).
+DEFAULT_PART_SIZE = 8 << 20
+DEFAULT_WINDOW = 4
 
 
 def safe_filename(name: object) -> str:
@@ -186,7 +197,27 @@ class Destination:
         elif self.remote.protocol in BUCKET_STORES:
             bucket = str(self.remote.path).lstrip("/").split("/", 1)[0]  # the store's own path: no conn_id@
             if bucket and not self.remote.fs.exists(bucket):
-                raise self.error(f"the bucket {bucket!r} does not exist (or these credentials cannot see it)")
+                raise self.error(
+                    f"the bucket {bucket!r} does not exist (or these credentials cannot see it)"
+                    + self._credentials_note()
+                )
+
+    def _credentials_note(self) -> str:
+        """Which credentials a store request used, and how to name a connection when none was."""
+        conn_id = getattr(self.remote, "conn_id", None)
+        if conn_id:
+            return f"; credentials from the Airflow connection {conn_id!r}"
+        scheme = urlsplit(self.target).scheme.lower()
+        default_conn, chain = STORE_DEFAULT_CREDENTIALS.get(
+            scheme, ("<conn_id>", f"the {scheme} filesystem's default credentials")
+        )
+        used = f"{chain} was used"
+        if getattr(self.remote.fs, "anon", False):
+            used += " and found none, so the request was anonymous"
+        named = f"{scheme}://{default_conn}@{self.target.split('://', 1)[1]}"
+        return (
+            f". The URI names no Airflow connection: {used}. To use a connection, name it in the URI: {named}"
+        )
 
     def _check_local(self, path: Path) -> None:
         if not self.is_folder and path.is_dir():
@@ -293,12 +324,18 @@ class LandingFile:
     @property
     def plain_uri(self) -> str:
         """
-        The file's URI without a connection id, percent-encoded where needed (an asset's and a
-        lineage dataset's name): ``file:///...``, ``s3://bucket/key``.
+        The file's URI without a connection id, percent-encoded where needed, as the store names
+        it (an asset's and a lineage dataset's name): ``file:///...``, ``s3://bucket/key``,
+        ``gs://bucket/key``, ``abfss://container@account.dfs.core.windows.net/blob``.
         """
         if self.local:
             return self.local.as_uri()
         parts = urlsplit(str(self.remote))
+        if parts.scheme.lower() in AZURE_STORES:
+            container, _, blob = str(self.remote.path).lstrip("/").partition("/")
+            fs = self.remote.fs  # adlfs: given by name, or read from a connection string
+            account = fs.account_name or getattr(fs.service_client, "account_name", None) or "unknown"
+            return f"abfss://{container}@{account}.dfs.core.windows.net/{quote(blob)}"
         return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
     @property
@@ -309,17 +346,27 @@ class LandingFile:
         return self.local.exists() if self.local else bool(self.remote.exists())
 
     @contextlib.contextmanager
-    def atomic_writer(self, overwrite: bool, size_hint: int | None = None) -> Iterator[Any]:
+    def atomic_writer(
+        self,
+        overwrite: bool,
+        size_hint: int | None = None,
+        part_size: int = DEFAULT_PART_SIZE,
+        window: int = DEFAULT_WINDOW,
+    ) -> Iterator[Any]:
         """
         Yield a binary file that can restart from zero (``seek(0)`` + ``truncate()``); on a clean
         exit make it appear at the target whole, on an error leave nothing.
 
         :param overwrite: when ``False``, a file that appeared at the target meanwhile fails the write.
         :param size_hint: the expected size, to size an upload's parts.
+        :param part_size: bytes per uploaded part in object storage (raised where the store needs
+            bigger parts, or to stay within its part count).
+        :param window: parts uploading at once, at most, where the store uploads parts
+            concurrently (S3, Azure Blob).
         :raises DestinationError: when the local file or its folder cannot be written.
         """
         if self.local is None:
-            with self._upload(overwrite, size_hint) as upload:
+            with self._upload(overwrite, size_hint, part_size, window) as upload:
                 yield upload
             return
         target = self.local
@@ -345,12 +392,12 @@ class LandingFile:
             part.unlink(missing_ok=True)
 
     @contextlib.contextmanager
-    def _upload(self, overwrite: bool, size_hint: int | None) -> Iterator[StoreUpload]:
-        part_size = MIN_PART_SIZE
-        if size_hint and size_hint > MIN_PART_SIZE * MAX_PARTS:
-            mib = 1 << 20
-            part_size = -(-size_hint // (MAX_PARTS * mib)) * mib  # whole MiB, at most MAX_PARTS parts
-        upload = StoreUpload(self.remote.fs, self.remote.path, part_size)
+    def _upload(
+        self, overwrite: bool, size_hint: int | None, part_size: int, window: int
+    ) -> Iterator[StoreUpload]:
+        from airflow_provider_canvas_reports.store_uploads import open_upload, part_size_for
+
+        upload = open_upload(self.remote.fs, self.remote.path, part_size_for(size_hint, part_size), window)
         try:
             yield upload
             upload.commit(before=lambda: self._check_overwrite(overwrite))
@@ -369,135 +416,3 @@ class LandingFile:
                 f"{self.uri} appeared while downloading and overwrite=False; nothing changed. Set "
                 "overwrite=True to replace it, or put the date in the destination ({{ ds }})"
             )
-
-
-class StoreUpload:
-    """
-    A write straight to an object store's final key, visible only once :meth:`commit` ran.
-
-    Uses the store's transactional write (``autocommit=False``: a multipart upload on S3). A
-    store without one (fsspec's memory filesystem) is written in place and removed on failure.
-    ``seek(0)`` followed by ``truncate()`` starts over (the download restarts from its first byte).
-
-    :param fs: the fsspec filesystem.
-    :param path: the key, as the filesystem names it (``bucket/key``).
-    :param part_size: bytes buffered per uploaded part.
-    """
-
-    def __init__(self, fs: Any, path: str, part_size: int):
-        self.fs = fs
-        self.path = path
-        self.part_size = part_size
-        self._written = 0
-        self._handle = self._open()
-        self._writer = _Writer(self._handle, depth=max(1, part_size >> 20))
-
-    def _open(self) -> Any:
-        # _open, not open: fsspec's open() also files a non-autocommit file in the filesystem's
-        # shared transaction, which would commit or discard it a second time later.
-        handle = self.fs._open(self.path, mode="wb", block_size=self.part_size, autocommit=False)
-        self.transactional = getattr(handle, "autocommit", True) is False
-        return handle
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        size = len(data)
-        self._writer.write(data)
-        self._written += size
-        return size
-
-    def tell(self) -> int:
-        return self._written
-
-    def flush(self) -> None:
-        """Wait until everything written so far went to the store's file (its parts are uploaded)."""
-        self._writer.finish()
-        self._writer = _Writer(self._handle, depth=self._writer.depth)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET and offset == self._written:
-            return offset
-        if whence != io.SEEK_SET or offset != 0:
-            raise io.UnsupportedOperation("an upload can only start over from the beginning")
-        self.abort()
-        self._handle = self._open()
-        self._writer = _Writer(self._handle, depth=self._writer.depth)
-        self._written = 0
-        return 0
-
-    def truncate(self, size: int | None = None) -> int:
-        if (self._written if size is None else size) != self._written:
-            raise io.UnsupportedOperation("an upload can only be truncated where it is")
-        return self._written
-
-    def commit(self, before: Callable[[], None] | None = None) -> None:
-        """Upload what is buffered, run ``before``, then make the object appear (plain stores: it is)."""
-        self._writer.finish()
-        self._handle.close()
-        if self.transactional:
-            if before is not None:
-                before()
-            self._handle.commit()
-
-    def abort(self) -> None:
-        """Leave nothing: abort the multipart upload (or remove what a plain store wrote)."""
-        self._writer.stop()
-        if self.transactional:
-            self._handle.discard()
-            with contextlib.suppress(AttributeError):  # nothing left to flush: closing must not upload
-                self._handle.closed = True
-            return
-        self._handle.close()
-        if self.fs.exists(self.path):
-            self.fs.rm(self.path)
-
-
-class _Writer:
-    """
-    Writes to ``handle`` on a worker thread, up to ``depth`` chunks behind the caller, so that
-    uploading one part overlaps downloading the next (memory: ``depth`` chunks more).
-    An error in the worker is raised by the next :meth:`write` or by :meth:`finish`.
-    """
-
-    def __init__(self, handle: Any, depth: int):
-        self.handle = handle
-        self.depth = depth
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._dropping = False
-        self._thread = threading.Thread(target=self._run, name="canvas-report-upload", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            if self._error is None and not self._dropping:
-                try:
-                    self.handle.write(chunk)
-                except BaseException as exc:
-                    self._error = exc
-
-    def write(self, data: Any) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(bytes(data))
-
-    def finish(self) -> None:
-        """Wait until everything written so far reached the handle."""
-        self._join()
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        """Drop what is still queued and end the worker."""
-        self._dropping = True
-        self._join()
-
-    def _join(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_canvas_reports import __version__
-from airflow_provider_canvas_reports.client.settings import DEFAULTS, default_text
+from airflow_provider_canvas_reports.client.settings import DEFAULTS, MINIMUMS, default_text
 
 _PACKAGE = "airflow_provider_canvas_reports"
 #: Where the documentation lives: ``project.urls.Documentation`` in pyproject.toml says the same.
@@ -18,7 +18,7 @@ def _field(name: str, label: str, description: str) -> dict[str, Any]:
     if isinstance(default, bool):
         schema: dict[str, Any] = {"type": ["boolean", "null"], "default": default}
     elif isinstance(default, int):
-        schema = {"type": ["integer", "null"], "minimum": 1}
+        schema = {"type": ["integer", "null"], "minimum": MINIMUMS.get(name, 1)}
     else:
         schema = {"type": ["number", "null"], "minimum": 0}
     return {"label": label, "description": f"{description} Default: {default_text(name)}.", "schema": schema}
@@ -74,6 +74,17 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "allow_http",
         "Allow plain http://",
         "Allow an unencrypted http:// Canvas URL off loopback (never in production).",
+    ),
+    "upload_part_size_mib": _field(
+        "upload_part_size_mib",
+        "Upload part size (MiB)",
+        "MiB per part when a report lands in object storage (at least 5, S3's smallest part).",
+    ),
+    "upload_window": _field(
+        "upload_window",
+        "Parts uploading at once",
+        "Parts of a landing upload in flight at once (S3, Azure Blob); memory is about "
+        "(this + 1) times the part size.",
     ),
 }
 

@@ -4,7 +4,8 @@ OpenLineage datasets for what the operators read and write, named per the OpenLi
 - A Canvas report type: namespace ``https://<canvas host>``, name
   ``/courses/<course id>/reports/<report type>`` (``/accounts/<account id>/...`` for an account's).
 - A landed file: ``file`` + its absolute path; ``s3://<bucket>`` + its key; ``gs://<bucket>`` + its
-  key; any other ObjectStoragePath ``<scheme>://<authority>`` + its path (a ``conn_id@`` is dropped).
+  key; ``abfss://<container>@<account>.dfs.core.windows.net`` + its blob (Azure Blob / ADLS Gen2);
+  any other ObjectStoragePath ``<scheme>://<authority>`` + its path (a ``conn_id@`` is dropped).
 - A table written through common-sql: the hook's own OpenLineage naming (``postgres://host:port`` +
   ``database.schema.table``, ...), as common-sql's operators emit it.
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from airflow_provider_canvas_reports.targets import ReportTarget
 
 _BUCKET_SCHEMES = {"s3": "s3", "s3a": "s3", "s3n": "s3", "gs": "gs", "gcs": "gs"}
+_AZURE_SCHEMES = {"abfss", "abfs", "wasbs", "wasb"}
 
 
 def canvas_report_name(base_url: str, target: ReportTarget) -> tuple[str, str]:
@@ -40,6 +42,8 @@ def file_name(uri: str) -> tuple[str, str]:
         return "file", local
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
+    if scheme in _AZURE_SCHEMES and parts.netloc.endswith(".core.windows.net"):
+        return f"{scheme}://{parts.netloc}", unquote(parts.path).lstrip("/") or "/"
     authority = parts.netloc.rpartition("@")[2]  # ObjectStoragePath's s3://conn_id@bucket/key
     if scheme in _BUCKET_SCHEMES:
         return f"{_BUCKET_SCHEMES[scheme]}://{authority}", unquote(parts.path).lstrip("/") or "/"

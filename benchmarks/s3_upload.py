@@ -77,10 +77,14 @@ def child(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-id", type=int, required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--endpoint-url", required=True)
+    parser.add_argument(
+        "--window", type=int, default=None, help="ours: parts in flight (default: as shipped)"
+    )
+    parser.add_argument("--part-mib", type=int, default=None, help="ours: MiB per part (default: as shipped)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
-    from airflow_provider_canvas_reports.destinations import Destination
+    from airflow_provider_canvas_reports.destinations import DEFAULT_PART_SIZE, DEFAULT_WINDOW, Destination
     from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 
     hook = CanvasHook("canvas_default")
@@ -90,8 +94,11 @@ def child(argv: list[str] | None = None) -> int:
         target = Destination(f"s3://{AWS_CONN_ID}@{BUCKET}/{args.key}").file("unused")
         target.remote.fs.exists(BUCKET)  # connect before the clock starts, as the peer's client does
 
+        window = args.window or DEFAULT_WINDOW
+        part_size = (args.part_mib << 20) if args.part_mib else DEFAULT_PART_SIZE
+
         def run() -> int:
-            with target.atomic_writer(overwrite=True, size_hint=expected) as upload:
+            with target.atomic_writer(True, expected, part_size=part_size, window=window) as upload:
                 return hook.download_report_file(report, upload).size
     else:
         import boto3
@@ -114,14 +121,25 @@ def child(argv: list[str] | None = None) -> int:
 
 
 class MotoServer:
-    """``moto`` in server mode on a free loopback port, in its own process group, stopped by pid."""
+    """
+    ``moto`` in server mode (or, with ``noop=True``, :mod:`benchmarks.noop_s3`, which discards the
+    bytes) on a free loopback port, in its own process group, stopped by pid.
+    """
+
+    def __init__(self, noop: bool = False) -> None:
+        self.noop = noop
 
     def __enter__(self) -> MotoServer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
+        command = (
+            ["-m", "benchmarks.noop_s3", "--port"]
+            if self.noop
+            else ["-m", "moto.server", "-H", "127.0.0.1", "-p"]
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, *command, str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -142,13 +160,24 @@ class MotoServer:
         self.proc.wait(timeout=30)
 
 
-def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rounds: int) -> dict[str, Any]:
-    """Start the big report, then ``rounds`` rounds of (peer, ours) in turn against one moto server."""
+def run_section(
+    emu: Any,
+    control: Any,
+    env: dict[str, str],
+    file_size: int,
+    rounds: int,
+    windows: tuple[int, ...] = (),
+    noop: bool = False,
+) -> dict[str, Any]:
+    """
+    Start the big report, then ``rounds`` rounds of (peer, ours) in turn against one moto server;
+    with ``windows``, ours again with each of those upload windows (a sweep, for sizing the default).
+    """
     import boto3
 
     report = complete_report(emu, control, S3_COURSE, REPORT_TYPE, file_size)
     size = report["attachment"]["size"]
-    with MotoServer() as moto:
+    with MotoServer(noop) as moto:
         child_env = {**env, **_aws_env(moto.endpoint_url)}
         client = boto3.client(
             "s3",
@@ -158,20 +187,28 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
             region_name="us-east-1",
         )
         client.create_bucket(Bucket=BUCKET)
-        runs: dict[str, list[dict[str, Any]]] = {"peer": [], "ours": []}
-        digests: dict[str, set[str]] = {"peer": set(), "ours": set()}
+        variants = ["peer", "ours", *(f"ours-w{w}" for w in windows)]
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+        digests: dict[str, set[str]] = {name: set() for name in variants}
         for i in range(rounds):
-            for impl in ("peer", "ours"):
+            for impl in variants:
                 key = f"{impl}-{i}.zip"
-                args = ["--impl", impl, "--report-id", str(report["id"]), "--key", key]
+                args = ["--impl", impl.split("-")[0], "--report-id", str(report["id"]), "--key", key]
+                if "-w" in impl:
+                    args += ["--window", impl.rpartition("-w")[2]]
                 result = run_child("benchmarks.s3_upload", [*args, "--endpoint-url", moto.endpoint_url],
                                    env=child_env, timeout=900)  # fmt: skip
-                body = client.get_object(Bucket=BUCKET, Key=key)["Body"]
                 sha, stored = hashlib.sha256(), 0
-                while chunk := body.read(8 * MIB):
-                    sha.update(chunk)
-                    stored += len(chunk)
-                client.delete_object(Bucket=BUCKET, Key=key)
+                if noop:  # the bytes were thrown away: check their count only
+                    import requests
+
+                    stored = requests.get(f"{moto.endpoint_url}/_noop/sizes", timeout=30).json()[key]
+                else:
+                    body = client.get_object(Bucket=BUCKET, Key=key)["Body"]
+                    while chunk := body.read(8 * MIB):
+                        sha.update(chunk)
+                        stored += len(chunk)
+                    client.delete_object(Bucket=BUCKET, Key=key)
                 if stored != size:
                     raise RuntimeError(f"{impl} stored {stored} bytes where the file has {size}")
                 digests[impl].add(sha.hexdigest())
@@ -183,8 +220,8 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
                 f"peer +{runs['peer'][-1]['rss_growth_mib']:.1f} MiB)",
                 flush=True,
             )
-        left = client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
-    if len(digests["ours"] | digests["peer"]) != 1:
+        left = [] if noop else client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    if not noop and len(set().union(*digests.values())) != 1:
         raise RuntimeError("the objects stored by ours and by the peer differ")
     ours_mibs = size / MIB / median([r["wall_s"] for r in runs["ours"]])
     peer_mibs = size / MIB / median([r["wall_s"] for r in runs["peer"]])
@@ -200,7 +237,16 @@ def run_section(emu: Any, control: Any, env: dict[str, str], file_size: int, rou
         "ours_cpu_s": median([r["cpu_s"] for r in runs["ours"]]),
         "peer_cpu_s": median([r["cpu_s"] for r in runs["peer"]]),
         "incomplete_uploads_left": len(left),
-        "sha256": digests["ours"].pop(),
+        "sha256": next(iter(digests["ours"]), None),
+        "window_sweep": {
+            name: {
+                "mib_s": size / MIB / median([r["wall_s"] for r in r_]),
+                "cpu_s": median([r["cpu_s"] for r in r_]),
+                "rss_growth_mib": max(r["rss_growth_mib"] for r in r_),
+            }
+            for name, r_ in runs.items()
+            if "-w" in name
+        },
         "runs": runs,
     }
 
@@ -209,31 +255,64 @@ if __name__ == "__main__":
     raise SystemExit(child())
 
 
-RSS_TARGET_MIB = 64.0
+#: Targets against s3transfer, same run, into moto.
+THROUGHPUT_TARGET = 0.9
+CPU_TARGET = 1.5
+RSS_RATIO_TARGET = 0.5
 
 
-def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str, Any]:
-    """``make bench`` section 5: run it, print a line, add the table rows."""
+def section(
+    emu: Any, env: dict[str, str], quick: bool, table: Any, windows: tuple[int, ...] = (), noop: bool = True
+) -> dict[str, Any]:
+    """
+    ``make bench`` section 6: ours against s3transfer into moto (the targets), then, as a diagnostic,
+    both against :mod:`benchmarks.noop_s3` (the clients' own cost, without moto's).
+    """
     from airflow_provider_canvas_reports.testing import EmulatorControl
 
     size = 64 * MIB if quick else 1024 * MIB
     rounds = 1 if quick else 2
-    print(
-        f"\n[5] S3 landing — {size / MIB:,.0f} MiB report file into moto (server mode, loopback), "
-        f"{rounds} round(s) of the peer (boto3 upload_fileobj, as aws s3 cp -) then ours",
-        flush=True,
-    )
-    result = run_section(emu, EmulatorControl(emu.base_url), env, size, rounds)
-    print(
-        f"    peer {result['peer_mib_s']:.0f} MiB/s, ours {result['ours_mib_s']:.0f} MiB/s (ratio "
-        f"{result['ratio']:.2f}, medians); peak RSS growth ours {result['ours_rss_growth_mib']:.1f} MiB, "
-        f"peer {result['peer_rss_growth_mib']:.1f} MiB; incomplete uploads left: {result['incomplete_uploads_left']}",
-        flush=True,
-    )
-    label = f"S3 landing {size / MIB:,.0f} MiB"
-    table.add(f"{label} throughput MiB/s (peer: boto3 s3transfer)", result["ours_mib_s"], result["peer_mib_s"],
-              digits=0)  # fmt: skip
-    table.add(f"{label} CPU s", result["ours_cpu_s"], result["peer_cpu_s"])
-    table.add(f"{label} peak RSS growth MiB", result["ours_rss_growth_mib"], result["peer_rss_growth_mib"],
-              f"< {RSS_TARGET_MIB:g} MiB (ours)", result["ours_rss_growth_mib"] < RSS_TARGET_MIB, digits=1)  # fmt: skip
-    return result
+    out: dict[str, Any] = {}
+    for server in ("moto", "noop") if noop else ("moto",):
+        print(
+            f"\n[6] S3 landing — {size / MIB:,.0f} MiB report file into "
+            + ("moto (server mode, loopback)" if server == "moto" else "a no-op S3 server (bytes discarded)")
+            + f", {rounds} round(s) of the peer (boto3 upload_fileobj, as aws s3 cp -) then ours",
+            flush=True,
+        )
+        result = run_section(
+            emu,
+            EmulatorControl(emu.base_url),
+            env,
+            size,
+            rounds,
+            windows if server == "moto" else (),
+            server == "noop",
+        )
+        out[server] = result
+        for name, row in result["window_sweep"].items():
+            print(
+                f"    {name}: {row['mib_s']:.0f} MiB/s, CPU {row['cpu_s']:.2f} s, RSS +{row['rss_growth_mib']:.1f} MiB"
+            )
+        print(
+            f"    peer {result['peer_mib_s']:.0f} MiB/s, ours {result['ours_mib_s']:.0f} MiB/s (ratio "
+            f"{result['ratio']:.2f}, medians); CPU ours {result['ours_cpu_s']:.2f} s, peer {result['peer_cpu_s']:.2f} s; "
+            f"peak RSS growth ours {result['ours_rss_growth_mib']:.1f} MiB, peer {result['peer_rss_growth_mib']:.1f} MiB; "
+            f"incomplete uploads left: {result['incomplete_uploads_left']}",
+            flush=True,
+        )
+        label = f"S3 landing {size / MIB:,.0f} MiB" + (
+            " into a no-op server (diagnostic)" if server == "noop" else ""
+        )
+        cpu_ratio = result["ours_cpu_s"] / result["peer_cpu_s"]
+        rss_ratio = result["ours_rss_growth_mib"] / max(result["peer_rss_growth_mib"], 1e-6)
+        scored = server == "moto"
+        table.add(f"{label} MiB/s (peer: boto3 s3transfer)", result["ours_mib_s"], result["peer_mib_s"],
+                  f"≥ {THROUGHPUT_TARGET:g}× peer" if scored else "—",
+                  result["ratio"] >= THROUGHPUT_TARGET if scored else None, digits=0)  # fmt: skip
+        table.add(f"{label} CPU s", result["ours_cpu_s"], result["peer_cpu_s"],
+                  f"≤ {CPU_TARGET:g}× peer" if scored else "—", cpu_ratio <= CPU_TARGET if scored else None)  # fmt: skip
+        table.add(f"{label} peak RSS growth MiB", result["ours_rss_growth_mib"], result["peer_rss_growth_mib"],
+                  f"≤ {RSS_RATIO_TARGET:g}× peer" if scored else "—",
+                  rss_ratio <= RSS_RATIO_TARGET if scored else None, digits=1)  # fmt: skip
+    return out

@@ -34,6 +34,9 @@ os.environ.update(
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # gcsfs asks a bucket's layout over gRPC first (zonal buckets); a GCS emulator has no gRPC,
+        # and the probe waits 60 s per bucket before falling back. Read before gcsfs is imported.
+        "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
     }
 )
 

@@ -66,6 +66,12 @@ def dist(tmp_path_factory) -> dict[str, Path]:
     return {"wheel": wheel, "sdist": sdist}
 
 
+#: The extras a user installs to land reports in object storage. Their providers bring from dozens
+#: (amazon) to hundreds (google: ray; azure: the Azure SDKs) of packages: the dev venvs install them
+#: from the locks and the landing tests use them there; here the wheel's metadata carries their pins.
+STORE_EXTRAS = ("s3", "gcs", "azure")
+
+
 @pytest.fixture(scope="module")
 def user(tmp_path_factory, dist) -> dict[str, object]:
     """A clean venv with the wheel and its ``examples`` extra installed, and a user's environment."""
@@ -126,6 +132,32 @@ def test_airflow_lists_the_installed_provider(user):
     providers = json.loads(done.stdout[done.stdout.index("[") :])
     (ours,) = [p for p in providers if p["package_name"] == "airflow-provider-canvas-reports"]
     assert ours["version"] == "0.1.0"
+
+
+def test_the_store_extras_pin_what_resolves_quickly(dist):
+    metadata = zipfile.ZipFile(dist["wheel"]).read(
+        next(n for n in zipfile.ZipFile(dist["wheel"]).namelist() if n.endswith(".dist-info/METADATA"))
+    )
+    requires = [line for line in metadata.decode().splitlines() if line.startswith("Requires-Dist:")]
+    by_extra = {
+        extra: {
+            line.split(":", 1)[1].split(";")[0].strip() for line in requires if f'extra == "{extra}"' in line
+        }
+        for extra in STORE_EXTRAS
+    }
+    # s3fs's aiobotocore pins botocore: the s3 extra names the matching aiobotocore and boto3, so
+    # pip does not walk boto3's daily releases.
+    assert {r.split(">")[0].split("<")[0] for r in by_extra["s3"]} == {
+        "apache-airflow-providers-amazon[s3fs]",
+        "aiobotocore",
+        "boto3",
+    }
+    assert any(r.startswith("boto3") and "<" in r for r in by_extra["s3"])
+    assert {r.split(">")[0] for r in by_extra["gcs"]} == {"apache-airflow-providers-google", "gcsfs"}
+    assert {r.split(">")[0] for r in by_extra["azure"]} == {
+        "apache-airflow-providers-microsoft-azure",
+        "adlfs",
+    }
 
 
 def test_demo_runs_from_the_installed_package(user):

@@ -30,6 +30,15 @@ DEFAULTS: dict[str, Any] = {
     "max_connections": 8,
     "verify_ssl": True,
     "allow_http": False,
+    "upload_part_size_mib": 8,
+    "upload_window": 4,
+}
+#: Smallest value of a whole-number extra (others: 0). S3 refuses parts under 5 MiB.
+MINIMUMS: dict[str, int] = {
+    "retry_limit": 1,
+    "max_connections": 1,
+    "upload_part_size_mib": 5,
+    "upload_window": 1,
 }
 
 
@@ -51,6 +60,10 @@ class CanvasSettings:
     :param max_connections: connections kept open to Canvas per process (async: per event loop).
     :param verify_ssl: verify TLS certificates (or a CA bundle path).
     :param allow_http: allow a plain ``http://`` URL to a host that is not loopback.
+    :param upload_part_size_mib: MiB per part when a report lands in object storage (S3 part,
+        Azure block, GCS chunk).
+    :param upload_window: parts uploading at once, at most, while the download goes on (S3, Azure
+        Blob); memory is about ``(upload_window + 1) * upload_part_size_mib``.
     """
 
     base_url: str
@@ -66,6 +79,8 @@ class CanvasSettings:
     max_connections: int = DEFAULTS["max_connections"]
     verify_ssl: bool | str = DEFAULTS["verify_ssl"]
     allow_http: bool = DEFAULTS["allow_http"]
+    upload_part_size_mib: int = DEFAULTS["upload_part_size_mib"]
+    upload_window: int = DEFAULTS["upload_window"]
 
     @property
     def pool_key(self) -> tuple[Any, ...]:
@@ -124,7 +139,7 @@ def _coerce(name: str, value: Any) -> Any:
     except (TypeError, ValueError, OverflowError):
         kind = "a whole number" if isinstance(default, int) else "a number"
         raise ValueError(f"Canvas connection extra {name!r} must be {kind}, got {value!r}") from None
-    minimum = 1 if name in ("retry_limit", "max_connections") else 0
+    minimum = MINIMUMS.get(name, 0)
     if number < minimum:
         raise ValueError(f"Canvas connection extra {name!r} must be at least {minimum}, got {value!r}")
     return number

@@ -372,7 +372,13 @@ class DownloadReportOperator(BaseOperator):
         size = attachment.get("size")
         expected = size if isinstance(size, int) else None
         self.log.info("Downloading %s (%s bytes) to %s", attachment.get("filename"), size, landing.uri)
-        with landing.atomic_writer(self.overwrite, expected) as handle:
+        settings = self.hook.settings
+        with landing.atomic_writer(
+            self.overwrite,
+            expected,
+            part_size=settings.upload_part_size_mib << 20,
+            window=settings.upload_window,
+        ) as handle:
             result = self.hook.download_report_file(report, handle)
         self.log.info("Landed %s: %d bytes, sha256 %s", landing.uri, result.size, result.sha256)
         landed = {

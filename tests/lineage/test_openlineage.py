@@ -112,6 +112,11 @@ def test_the_provider_imports_and_runs_without_openlineage(emulator, tmp_path):
         ("s3://aws_moto@landing/canvas/x.zip", ("s3://landing", "canvas/x.zip")),
         ("gs://bucket/canvas/x.zip", ("gs://bucket", "canvas/x.zip")),
         ("gcs://bucket/canvas/x.zip", ("gs://bucket", "canvas/x.zip")),
+        ("gs://gcp_landing@bucket/canvas/x.zip", ("gs://bucket", "canvas/x.zip")),
+        (
+            "abfss://landing@acct.dfs.core.windows.net/canvas/Section%201.docx",
+            ("abfss://landing@acct.dfs.core.windows.net", "canvas/Section 1.docx"),
+        ),
         ("hdfs://namenode:8020/canvas/x.zip", ("hdfs://namenode:8020", "/canvas/x.zip")),
     ],
 )

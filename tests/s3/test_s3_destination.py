@@ -114,3 +114,59 @@ def test_a_missing_bucket_fails_before_anything_is_fetched_and_is_not_retried(em
     assert f"Cannot write the report to destination {destination!r}" in out
     assert "the bucket 'no-such-bucket-here' does not exist" in out
     assert emulator.requests == []
+
+
+def test_a_uri_without_a_connection_says_which_credentials_were_used_and_how_to_name_one(
+    emulator, s3_server, monkeypatch, tmp_path, capfd
+):
+    # No connection id in the URI: the amazon provider falls back to boto3's default chain, which
+    # finds nothing here (no environment keys, no files, no instance metadata): anonymous requests.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server.endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    destination = "s3://landing-without-connection/canvas/"
+
+    result = run_dag(stack.retried, run_conf={"course_id": 254, "report_id": 1, "destination": destination})
+
+    assert (result.state, result.task_tries["download"]) == ("failed", 1)
+    out = capfd.readouterr().out
+    assert "the bucket 'landing-without-connection' does not exist" in out
+    assert "The URI names no Airflow connection: boto3's default credential chain" in out
+    assert "was used and found none, so the request was anonymous" in out
+    assert "name it in the URI: s3://aws_default@landing-without-connection/canvas/" in out
+    assert emulator.requests == []
+
+
+def test_a_completion_the_server_already_made_is_recognised_by_its_etag(s3, bucket):
+    """
+    A CompleteMultipartUpload that timed out on the client may have completed on the server: its
+    retry then finds no upload. The object is ours when its ETag is the one these parts give.
+    """
+    from airflow_provider_canvas_reports.store_uploads import open_upload
+
+    target = Destination(f"s3://{AWS_CONN_ID}@{bucket}/landing/report.zip").file("ignored")
+    upload = open_upload(target.remote.fs, target.remote.path, 5 * MIB, 2)
+    upload.write(b"a" * (5 * MIB) + b"b" * MIB)
+    client = s3.client()
+
+    def completed_by_an_earlier_attempt() -> None:
+        (pending,) = client.list_multipart_uploads(Bucket=bucket)["Uploads"]
+        parts = client.list_parts(Bucket=bucket, Key=pending["Key"], UploadId=pending["UploadId"])["Parts"]
+        client.complete_multipart_upload(
+            Bucket=bucket,
+            Key=pending["Key"],
+            UploadId=pending["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]},
+        )
+
+    upload.commit(before=completed_by_an_earlier_attempt)  # our own completion finds no upload
+
+    assert (
+        client.get_object(Bucket=bucket, Key="landing/report.zip")["Body"].read()
+        == b"a" * (5 * MIB) + b"b" * MIB
+    )
+    assert uploads_in_progress(s3, bucket) == []
