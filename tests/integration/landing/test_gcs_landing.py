@@ -13,8 +13,7 @@ from airflow_provider_canvas_reports.lineage import file_name
 from airflow_provider_canvas_reports.testing import Fault
 from tests.assets.test_asset_events import EXTRA_KEYS, events_for, register
 from tests.dags import canvas_data_stack as stack
-from tests.helpers import run_dag
-from tests.landing_helpers import download_conf, finished_report
+from tests.helpers import download_conf, finished_report, run_dag
 from tests.store_servers import GCS_CONN_ID
 
 MIB = 1 << 20
