@@ -69,6 +69,11 @@ class User:
         """Whether the user holds the account right ``read_reports`` (account admins)."""
         return self.role == "admin"
 
+    @property
+    def can_list_courses(self) -> bool:
+        """Whether the user holds the account right ``read_course_list`` (account admins)."""
+        return self.role == "admin"
+
     def to_json(self) -> dict[str, Any]:
         """``GET /api/v1/users/self``."""
         first, _, last = self.name.partition(" ")
@@ -82,6 +87,29 @@ class User:
             "locale": None,
             "effective_locale": "en",
         }
+
+
+@dataclass(frozen=True)
+class DeveloperKey:
+    """An OAuth2 developer key: its client id and secret, and the scopes it enforces.
+
+    ``scopes``: the ``url:VERB|/api/v1/...`` routes its access tokens may call; None: the key does
+    not enforce scopes (any route). ``expires_in``: seconds an access token made from it lives.
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...] | None = None
+    expires_in: int = 3600
+
+
+@dataclass
+class AccessGrant:
+    """An access token made from a developer key's refresh token: whose, and until when."""
+
+    user: User
+    client_id: str
+    expires_at: float
 
 
 @dataclass
@@ -249,6 +277,10 @@ class Counters:
     connections: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SERVERS, 0))
     posts: dict[int, int] = field(default_factory=dict)
     account_posts: dict[int, int] = field(default_factory=dict)
+    #: Access tokens made at ``/login/oauth2/token``, per developer key's client id.
+    tokens_issued: dict[str, int] = field(default_factory=dict)
+    #: Requests answered ``403 (Rate Limit Exceeded)`` by the throttle (injected faults excluded).
+    throttled: int = 0
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
