@@ -73,7 +73,11 @@ def _route(state: ServerState, request: Request, token: str | None, now: float) 
         parts.pop()
     method = "GET" if request.method == "HEAD" else request.method
     if parts[:1] == ["files"] and len(parts) == 3 and parts[2] == "download" and method == "GET":
-        owner = state.find_user(token) if token and state.revocation(token) is None else None
+        # A token sent along is checked as on any request: an expired one is refused even where the
+        # verifier alone would do.
+        owner = state.find_user(token) if token else None
+        if token and (owner is None or state.revocation(token) is not None):
+            return responses.bad_token(state.revocation(token) or "Invalid access token.")
         return verified_download(state, request, parts[1], owner, now)
     if request.path == oauth.TOKEN_PATH:
         return oauth.token(state, request, now)

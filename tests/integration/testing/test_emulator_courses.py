@@ -55,7 +55,9 @@ def test_per_page_is_capped_at_a_hundred(emu):
 def test_a_course_is_listed_with_what_a_dag_needs(emu):
     emu.add_catalog_course(42, name="Biology 101", sis_course_id="BIO-101", section_ids=[420, 421])
     (course,) = get(emu, "/api/v1/accounts/1/courses").json()
-    assert {k: course[k] for k in ("id", "name", "sis_course_id", "workflow_state", "enrollment_term_id")} == {
+    assert {
+        k: course[k] for k in ("id", "name", "sis_course_id", "workflow_state", "enrollment_term_id")
+    } == {
         "id": 42,
         "name": "Biology 101",
         "sis_course_id": "BIO-101",

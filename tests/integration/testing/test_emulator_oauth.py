@@ -10,7 +10,11 @@ import requests
 
 from airflow_provider_canvas_reports.testing import CanvasEmulator, EmulatorControl
 
-KEY = {"client_id": "10000000000042", "client_secret": "s3cr3t-client-secret", "refresh_token": "1~refresh-abc"}
+KEY = {
+    "client_id": "10000000000042",
+    "client_secret": "s3cr3t-client-secret",
+    "refresh_token": "1~refresh-abc",
+}
 
 
 @pytest.fixture
