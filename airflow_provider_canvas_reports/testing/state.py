@@ -375,6 +375,12 @@ class EmulatorState:
             return sum(issued.values()) if client_id is None else issued.get(client_id, 0)
 
     @property
+    def access_tokens(self) -> list[str]:
+        """Every access token ``/login/oauth2/token`` made (a test looks for them where they must not be)."""
+        with self._lock:
+            return list(self._access_tokens)
+
+    @property
     def throttled_count(self) -> int:
         """Requests the throttle answered 403 (Rate Limit Exceeded) since the counters were reset."""
         with self._lock:
