@@ -686,9 +686,9 @@ class CanvasHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Extra form fields for Airflow 2.11 (Airflow 3 reads ``conn-fields`` instead)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import BooleanField, StringField
+        from wtforms import BooleanField, PasswordField, StringField
 
         from airflow_provider_canvas_reports.get_provider_info import CONN_FIELDS
 
@@ -696,6 +696,12 @@ class CanvasHook(BaseHook):
         for name, spec in CONN_FIELDS.items():
             if "boolean" in spec["schema"]["type"]:
                 widgets[name] = BooleanField(lazy_gettext(spec["label"]), description=spec["description"])
+            elif spec["schema"].get("format") == "password":  # the developer key's secrets
+                widgets[name] = PasswordField(
+                    lazy_gettext(spec["label"]),
+                    widget=BS3PasswordFieldWidget(),
+                    description=spec["description"],
+                )
             else:
                 widgets[name] = StringField(
                     lazy_gettext(spec["label"]), widget=BS3TextFieldWidget(), description=spec["description"]

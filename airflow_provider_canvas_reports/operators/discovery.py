@@ -86,7 +86,7 @@ class CanvasListCoursesOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.account_id: int | str = rendered(account_id)
+        self.account_id: Any = rendered(account_id)  # an id, or a template rendered to one
         self.enrollment_term_id = rendered(enrollment_term_id)
         self.with_sections = with_sections
         self.published = rendered(published)
