@@ -8,6 +8,7 @@ Screenshots of each step land in ``test-artifacts/ui/``.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,3 +177,84 @@ def test_ui_adds_a_canvas_connection_and_triggers_a_course_report(
         r.headers.get("authorization") for r in emulator.requests() if r.path.startswith(report_path(351))
     }
     assert used == {f"Bearer {UI_TOKEN}"}
+
+
+def test_ui_saves_a_developer_key_connection_and_tests_both_kinds_of_canvas_connection(
+    system: AirflowSystem, emulator: EmulatorControl, browser_page: Any
+):
+    """
+    The form's Developer key fields: leave the Access token empty, fill the key's client ID, secret
+    and refresh token under Extra Fields, save ``canvas_ui_key``. The UI's Test Connection then
+    succeeds for it and for a token connection; the REST API shows the secrets masked; and a run on
+    ``canvas_ui_key`` gets one access token from the key and lands its report.
+    """
+    from playwright.sync_api import expect
+
+    page = browser_page
+    key = {
+        "client_id": "170000000000777",
+        "client_secret": "ui-client-secret-5be1",
+        "refresh_token": "1~ui-refresh-9f3a",
+    }
+    emulator.add_developer_key(**key)
+    token_connection = {
+        "connection_id": "canvas_ui_token",
+        "conn_type": "canvas",
+        "host": system.emulator_url,
+        "password": UI_TOKEN,
+    }
+    system.api.request("DELETE", "/api/v2/connections/canvas_ui_token")
+    system.api.json("POST", "/api/v2/connections", json=token_connection)
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(SHOTS / f"key-{name}.png"), full_page=True)
+
+    page.goto(f"{system.api_url}/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(system.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Welcome")).to_be_visible()
+    page.get_by_role("button", name="Admin").click()
+    page.get_by_role("menuitem", name="Connections").click()
+    page.get_by_role("button", name="Add Connection").click()
+    form = page.get_by_role("dialog")
+    form.get_by_role("combobox").fill("Canvas")
+    page.get_by_role("option", name="Canvas LMS").click()
+    form.get_by_label("Connection ID").fill("canvas_ui_key")
+    form.get_by_label("Canvas URL").fill(system.emulator_url)
+    form.get_by_text("Extra Fields", exact=True).click()
+    for name, label in (
+        ("client_id", "Developer key: client ID"),
+        ("client_secret", "Developer key: client secret"),
+        ("refresh_token", "Developer key: refresh token"),
+    ):
+        expect(form.get_by_text(label, exact=True)).to_be_visible()
+        form.get_by_label(label).fill(key[name])
+    shot("01-developer-key-fields")
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    saved = system.api.request("GET", "/api/v2/connections/canvas_ui_key")
+    assert saved.status_code == 200 and key["client_id"] in saved.text
+    assert key["client_secret"] not in saved.text and key["refresh_token"] not in saved.text  # masked
+    assert not json.loads(saved.text).get("password")
+
+    for connection_id, how in (
+        ("canvas_ui_token", "(access token)"),
+        ("canvas_ui_key", f"(developer key {key['client_id']})"),
+    ):
+        row = page.get_by_role("row").filter(has_text=connection_id)
+        row.get_by_role("button", name="Test Connection").click()
+        expect(page.get_by_text("Test Connection Successful").first).to_be_visible()
+        expect(page.get_by_text(how).first).to_be_visible()  # the hook's own words: how it connected
+        shot(f"02-tested-{connection_id}")
+
+    run = system.trigger("canvas_system_round_trip", {"course_id": 352, "canvas_conn_id": "canvas_ui_key"})
+    watch = system.watch("canvas_system_round_trip", run, timeout=120)
+    assert watch.state == "success", watch.describe()
+    assert emulator.post_count(352) == 1
+    assert emulator.tokens_issued(key["client_id"]) >= 2  # the Test button's, then the run's processes
+    used = {
+        r.headers.get("authorization") for r in emulator.requests() if r.path.startswith(report_path(352))
+    }
+    assert used and all(value.startswith("Bearer ") and value != f"Bearer {UI_TOKEN}" for value in used)
