@@ -70,7 +70,6 @@ def typed_courses() -> list[dict[str, Any]]:
     return list(Variable.get("canvas_courses", [], deserialize_json=True))
 
 
-# [START howto_discovery_map]
 @task(trigger_rule="none_failed_min_one_success")
 def courses_to_land(
     listed: Any, typed: Any, ds: str | None = None, dag_run: Any = None
@@ -97,6 +96,7 @@ def courses_to_land(
     return courses
 
 
+# [START howto_discovery_map]
 def start_kwargs(course: dict[str, Any]) -> dict[str, Any]:
     """One start task's arguments (``.map()`` calls it for each course as the task expands)."""
     return {"course_id": course["course_id"], "parameters": course["parameters"]}
