@@ -164,4 +164,5 @@ def _show(state: ServerState, course_id: int, raw_id: str, user: User, now: floa
         return responses.not_found()
     if report.user_id != user.id:
         return responses.unauthorized()
+    report.note_status_read(now)
     return _render(state, report, now)

@@ -120,6 +120,9 @@ class ReportBehaviour:
     ``running_seconds``: time spent ``running``.
     ``outcome``: ``"complete"`` or ``"error"`` (a report without sections/enrollments always errors).
     ``hold``: stay ``running`` until :meth:`CanvasEmulator.finish_report` is called.
+    ``reads_to_finish``: with ``hold``, a course report also completes on its own on its status read
+    number ``reads_to_finish`` (0: never). With 2, a sensor's first check sees it running and defers,
+    and the trigger's first poll sees it complete: a deferral on any machine, at any speed.
     ``progress``: include a (non-monotonic) ``progress`` key; current Canvas sends none.
     ``file_size``: target size in bytes of the generated file (exact once above the minimal DOCX size).
     ``storage``: ``"redirect"`` (302 to the storage host) or ``"local"`` (the API host serves the bytes).
@@ -138,6 +141,7 @@ class ReportBehaviour:
     running_seconds: float = 0.2
     outcome: str = "complete"
     hold: bool = False
+    reads_to_finish: int = 0
     progress: bool = False
     file_size: int = 20_000
     storage: str = "redirect"
@@ -160,8 +164,8 @@ class ReportBehaviour:
                 raise ValueError(f"{name} must be one of {sorted(allowed)}, not {value!r}")
         if not 0 <= self.file_size <= MAX_FILE_SIZE:
             raise ValueError(f"file_size must be between 0 and {MAX_FILE_SIZE}")
-        if self.rows < 0:
-            raise ValueError("rows must not be negative")
+        if self.rows < 0 or self.reads_to_finish < 0:
+            raise ValueError("rows and reads_to_finish must not be negative")
         if self.created_seconds < 0 or self.running_seconds < 0:
             raise ValueError("created_seconds and running_seconds must not be negative")
 

@@ -1,17 +1,17 @@
 """
-The scale test's DAG (tests/system/test_scale.py): one run over many mapped courses, each
+The scale test's DAG (tests/system/test_scale.py): one run over many mapped courses, each its own
 start (an Airflow pool slot) → wait in a triggerer (deferrable, polling every 2 s) → download (a
-pool slot), against one token that Canvas's throttle holds back and that may lose Canvas for a
-minute. The hook rides both out within each task's try: up to 15 attempts over at most 300 s,
-backing off from 0.5 s to 8 s (never sooner than ``Retry-After``), pausing when
-``X-Rate-Limit-Remaining`` runs low.
+pool slot), a mapped task group so that each course goes on as soon as its own report is ready,
+against one token that Canvas's throttle holds back and that may lose Canvas for a minute. The
+hook rides both out within each task's try: up to 15 attempts over at most 300 s, backing off from
+0.5 s to 8 s (never sooner than ``Retry-After``), pausing when ``X-Rate-Limit-Remaining`` runs low.
 """
 
 from __future__ import annotations
 
 import datetime
 
-from airflow.providers.common.compat.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task, task_group
 
 from airflow_provider_canvas_reports.operators.course_report import (
     DownloadCourseReportOperator,
@@ -37,12 +37,6 @@ def courses(params: dict | None = None) -> list[int]:
     return list(range(first, first + count))
 
 
-def report_of(started: tuple[int, int]) -> dict:
-    """A wait's or a download's arguments: its course and the report its start made."""
-    course_id, report_id = started
-    return {"course_id": course_id, "report_id": report_id}
-
-
 with DAG(
     dag_id="canvas_system_scale",
     schedule=None,
@@ -52,24 +46,41 @@ with DAG(
     tags=["canvas", "system-test"],
     params={
         "first_course": Param(3001, type="integer", minimum=1),
-        "count": Param(300, type="integer", minimum=1),
+        "count": Param(40, type="integer", minimum=1),
         "label": Param("scale", type="string", pattern="^[a-z0-9-]+$"),
     },
 ) as dag:
-    course_ids = courses()
-    start = StartCourseReportOperator.partial(
-        task_id="start", pool=POOL, parameters={"section_ids": [1]}, hook_params=RIDE_OUT, **RETRY
-    ).expand(course_id=course_ids)
-    started = course_ids.zip(start.output).map(report_of)
-    wait = CourseReportSensor.partial(
-        task_id="wait", deferrable=True, poke_interval=2, timeout=1800, hook_params=RIDE_OUT, **RETRY
-    ).expand_kwargs(started)
-    download = DownloadCourseReportOperator.partial(
-        task_id="download",
-        pool=POOL,
-        destination="{{ var.value.canvas_landing_root }}/{{ params.label }}/{{ ti.map_index }}/",
-        overwrite=True,
-        hook_params=RIDE_OUT,
-        **RETRY,
-    ).expand_kwargs(started)
-    start >> wait >> download
+
+    @task_group
+    def land(course_id: int) -> None:
+        start = StartCourseReportOperator(
+            task_id="start",
+            course_id=course_id,
+            parameters={"section_ids": [1]},
+            pool=POOL,
+            hook_params=RIDE_OUT,
+            **RETRY,
+        )
+        wait = CourseReportSensor(
+            task_id="wait",
+            course_id=course_id,
+            report_id=start.output,
+            deferrable=True,
+            poke_interval=2,
+            timeout=1800,
+            hook_params=RIDE_OUT,
+            **RETRY,
+        )
+        download = DownloadCourseReportOperator(
+            task_id="download",
+            course_id=course_id,
+            report_id=start.output,
+            destination="{{ var.value.canvas_landing_root }}/{{ params.label }}/{{ ti.map_index }}/",
+            overwrite=True,
+            pool=POOL,
+            hook_params=RIDE_OUT,
+            **RETRY,
+        )
+        start >> wait >> download
+
+    land.expand(course_id=courses())
