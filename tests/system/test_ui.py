@@ -19,7 +19,7 @@ from airflow_provider_canvas_reports.get_provider_info import get_provider_info
 from tests.system.cluster import ARTIFACTS, UI_TOKEN, report_path, wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from airflow_provider_canvas_reports.testing.client import EmulatorControl
     from tests.system.cluster import AirflowSystem
@@ -69,6 +69,29 @@ def test_connection_form_metadata_relabels_hides_and_adds_canvas_fields(system: 
         assert canvas["extra_fields"][name]["description"], name
 
 
+def sign_in(page: Any, system: AirflowSystem, shot: Callable[[str], None]) -> None:
+    """Sign in as the simple auth manager's admin and wait for the home page."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{system.api_url}/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(system.password)
+    shot("01-sign-in")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Welcome")).to_be_visible()
+
+
+def new_canvas_connection(page: Any) -> Any:
+    """Admin → Connections → Add Connection, type Canvas LMS: the form's dialog."""
+    page.get_by_role("button", name="Admin").click()
+    page.get_by_role("menuitem", name="Connections").click()
+    page.get_by_role("button", name="Add Connection").click()
+    form = page.get_by_role("dialog")
+    form.get_by_role("combobox").fill("Canvas")
+    page.get_by_role("option", name="Canvas LMS").click()
+    return form
+
+
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
     """A Chromium page (1400x900) with no network but loopback in use; closed afterwards."""
@@ -111,21 +134,11 @@ def test_ui_adds_a_canvas_connection_and_triggers_a_course_report(
     def shot(name: str) -> None:
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
-    page.goto(f"{base}/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(system.password)
-    shot("01-sign-in")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Welcome")).to_be_visible()
+    sign_in(page, system, shot)
     expect(page.get_by_text("Triggerer")).to_be_visible()
     shot("02-home")
 
-    page.get_by_role("button", name="Admin").click()
-    page.get_by_role("menuitem", name="Connections").click()
-    page.get_by_role("button", name="Add Connection").click()
-    form = page.get_by_role("dialog")
-    form.get_by_role("combobox").fill("Canvas")
-    page.get_by_role("option", name="Canvas LMS").click()
+    form = new_canvas_connection(page)
     expect(form.get_by_text("Canvas URL", exact=True)).to_be_visible()
     expect(form.get_by_text("Access token", exact=True)).to_be_visible()
     labels = [text.strip(" *\n") for text in form.locator("label").all_inner_texts()]
@@ -209,17 +222,8 @@ def test_ui_saves_a_developer_key_connection_and_tests_both_kinds_of_canvas_conn
     def shot(name: str) -> None:
         page.screenshot(path=str(SHOTS / f"key-{name}.png"), full_page=True)
 
-    page.goto(f"{system.api_url}/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(system.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Welcome")).to_be_visible()
-    page.get_by_role("button", name="Admin").click()
-    page.get_by_role("menuitem", name="Connections").click()
-    page.get_by_role("button", name="Add Connection").click()
-    form = page.get_by_role("dialog")
-    form.get_by_role("combobox").fill("Canvas")
-    page.get_by_role("option", name="Canvas LMS").click()
+    sign_in(page, system, shot)
+    form = new_canvas_connection(page)
     form.get_by_label("Connection ID").fill("canvas_ui_key")
     form.get_by_label("Canvas URL").fill(system.emulator_url)
     form.get_by_text("Extra Fields", exact=True).click()

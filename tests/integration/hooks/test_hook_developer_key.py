@@ -18,6 +18,7 @@ import pytest
 from airflow_provider_canvas_reports.exceptions import CanvasDeveloperKeyError, CanvasScopeError
 from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
 from airflow_provider_canvas_reports.testing import Fault
+from tests.helpers import developer_key_connection_json, new_developer_key
 from tests.landing_helpers import finished_report
 
 TOKEN_PATH = "/login/oauth2/token"
@@ -25,19 +26,9 @@ TOKEN_PATH = "/login/oauth2/token"
 
 @pytest.fixture
 def key(emulator, monkeypatch):
-    """A fresh developer key (its own client id: the process's token cache is per key) as canvas_default."""
-    made = {
-        "client_id": f"1700000{uuid.uuid4().int % 10**8:08d}",
-        "client_secret": f"secret-{uuid.uuid4().hex}",
-        "refresh_token": f"1~{uuid.uuid4().hex}",
-    }
-    emulator.add_developer_key(**made)
-    connection = {
-        "conn_type": "canvas",
-        "host": emulator.base_url,
-        "extra": {**made, "retry_backoff_seconds": 0.01, "retry_backoff_max_seconds": 0.05},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", json.dumps(connection))
+    """A fresh developer key as canvas_default."""
+    made = new_developer_key(emulator)
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", developer_key_connection_json(emulator.base_url, made))
     return made
 
 

@@ -9,54 +9,33 @@ from __future__ import annotations
 import json
 import logging
 import os
-import uuid
 from pathlib import Path
 
 import pytest
-from airflow.utils.session import create_session
 
 from airflow_provider_canvas_reports.testing import ReportBehaviour
 from tests.dags import canvas_scale_scenarios as scenarios
-from tests.helpers import on_status_reads, run_dag
+from tests.helpers import (
+    developer_key_connection_json,
+    new_developer_key,
+    on_status_reads,
+    places_a_user_reads,
+    run_dag,
+)
 
 TOKEN_PATH = "/login/oauth2/token"
 
 
 @pytest.fixture
 def key(emulator, monkeypatch):
-    made = {
-        "client_id": f"1700{uuid.uuid4().int % 10**9:09d}",
-        "client_secret": f"client-secret-{uuid.uuid4().hex}",
-        "refresh_token": f"1~refresh-{uuid.uuid4().hex}",
-    }
-    emulator.add_developer_key(**made)
-    extra = {**made, "retry_backoff_seconds": 0.01, "retry_backoff_max_seconds": 0.05}
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_CANVAS_KEY",
-        json.dumps({"conn_type": "canvas", "host": emulator.base_url, "extra": extra}),
-    )
+    made = new_developer_key(emulator)
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_KEY", developer_key_connection_json(emulator.base_url, made))
     return made
-
-
-def _rows(model, run_id: str) -> str:
-    with create_session() as session:
-        rows = session.query(model).filter(model.run_id == run_id).all()
-        return json.dumps(
-            [{c.name: getattr(r, c.name) for c in model.__table__.columns} for r in rows], default=str
-        )
 
 
 def test_a_run_whose_token_expires_while_it_waits_renews_it_once_and_leaks_no_secret(
     emulator, key, tmp_path, capfd, caplog
 ):
-    from airflow.models.renderedtifields import RenderedTaskInstanceFields
-    from airflow.models.taskinstance import TaskInstance
-
-    try:
-        from airflow.models.xcom import XComModel as XComTable
-    except ImportError:  # Airflow 2
-        from airflow.models.xcom import BaseXCom as XComTable
-
     caplog.set_level(logging.DEBUG)
     emulator.set_behaviour(330, ReportBehaviour(hold=True))
     with (
@@ -79,17 +58,7 @@ def test_a_run_whose_token_expires_while_it_waits_renews_it_once_and_leaks_no_se
     secrets = [key["client_secret"], key["refresh_token"], *emulator.access_tokens]
     assert len(secrets) == 4
     captured = capfd.readouterr()
-    log_files = "".join(
-        p.read_text(errors="replace") for p in Path(os.environ["AIRFLOW_HOME"]).rglob("*.log") if p.is_file()
-    )
-    places = {
-        "stdout/stderr": captured.out + captured.err,
-        "python logs (DEBUG)": caplog.text,
-        "log files": log_files,
-        "xcom": _rows(XComTable, result.run_id),
-        "rendered fields": _rows(RenderedTaskInstanceFields, result.run_id),
-        "task instances": _rows(TaskInstance, result.run_id),
-    }
+    places = places_a_user_reads(result.run_id, captured.out + captured.err, caplog.text)
     assert "getting a new one from the developer key" in places["stdout/stderr"]  # the logs are searched
     for where, text in places.items():
         for secret in secrets:
