@@ -188,11 +188,18 @@ if hasattr(os, "register_at_fork"):
 
 
 def explained(key: DeveloperKey, fetch: Callable[[], tuple[str, float]]) -> tuple[str, float]:
-    """``fetch()``, with Canvas's refusal of the key or its refresh token said in words to act on."""
+    """
+    ``fetch()``, with Canvas's refusal of the key or its refresh token said in words to act on. Any
+    other failure (Canvas away, throttled) goes to the call that needed the token, to be retried as
+    that call: its own request was never sent, so even a report start may be sent again.
+    """
     try:
         return fetch()
     except (CanvasAuthError, CanvasBadRequestError) as exc:
         raise refused(key, exc) from None
+    except CanvasError as exc:
+        exc.maybe_processed = False
+        raise
 
 
 async def aexplained(
@@ -203,6 +210,9 @@ async def aexplained(
         return await fetch()
     except (CanvasAuthError, CanvasBadRequestError) as exc:
         raise refused(key, exc) from None
+    except CanvasError as exc:
+        exc.maybe_processed = False
+        raise
 
 
 def refused(key: DeveloperKey, exc: CanvasError) -> CanvasDeveloperKeyError:

@@ -318,8 +318,9 @@ class SyncTransport:
         )
 
     def _fetch_token(self) -> tuple[str, float]:
+        """One token call: it is made for a call whose own retries cover a failure of it."""
         assert self.settings.developer_key is not None
-        token: tuple[str, float] = self.call(calls.get_access_token(self.settings.developer_key))
+        token: tuple[str, float] = self._once(calls.get_access_token(self.settings.developer_key))
         return token
 
     def _once(self, request: CanvasRequest) -> Any:
@@ -451,8 +452,9 @@ class AsyncTransport:
             raise transport_error(request.method, url, exc, pooled.settings) from None
 
     async def _fetch_token(self) -> tuple[str, float]:
+        """One token call: it is made for a call whose own retries cover a failure of it."""
         assert self.settings.developer_key is not None
-        token: tuple[str, float] = await self.call(calls.get_access_token(self.settings.developer_key))
+        token: tuple[str, float] = await self._once(calls.get_access_token(self.settings.developer_key))
         return token
 
     async def _send_authorized(self, request: CanvasRequest) -> RawResponse:

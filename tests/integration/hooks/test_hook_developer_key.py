@@ -129,3 +129,12 @@ def test_a_scoped_key_without_a_call_s_scope_names_the_scope_and_is_not_retried(
         (TOKEN_PATH, 200),
         ("/api/v1/courses/302/reports/course_pace_docx", 401),
     ]
+
+
+def test_a_token_call_that_fails_on_the_way_is_retried_with_the_call_that_needed_it(emulator, key):
+    emulator.add_fault(Fault(kind="503", count=1, path_contains="/login/oauth2/token"))
+    emulator.add_fault(Fault(kind="reset", count=1, path_contains="/login/oauth2/token"))
+    report = CanvasHook().start_course_report(303, "course_pace_docx", {"section_ids": [1]})
+    assert report["status"] == "created"
+    assert [r.status for r in emulator.requests if r.path == TOKEN_PATH] == [503, 0, 200]
+    assert emulator.post_count(303) == 1  # the start was sent once, after the token came
