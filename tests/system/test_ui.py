@@ -233,7 +233,11 @@ def test_ui_saves_a_developer_key_connection_and_tests_both_kinds_of_canvas_conn
         ("refresh_token", "Developer key: refresh token"),
     ):
         expect(form.get_by_text(label, exact=True)).to_be_visible()
-        form.get_by_label(label).fill(key[name])
+        # Airflow's text fields are not tied to their label (its ``for`` names another id): by name.
+        field = form.locator(f"input[name='element_{name}']")
+        if name != "client_id":
+            expect(field).to_have_attribute("type", "password")  # typed unseen, as the password is
+        field.fill(key[name])
     shot("01-developer-key-fields")
     form.get_by_role("button", name="Save").click()
     expect(page.get_by_role("dialog")).to_have_count(0)

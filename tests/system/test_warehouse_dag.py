@@ -77,7 +77,8 @@ def test_warehouse_dag_lands_reports_waiting_in_the_triggerer(
     system.keep_watching(watch, timeout=120)
 
     assert watch.state == "success", watch.describe()
-    assert set(watch.states().values()) == {"success"}, watch.describe()
+    unsuccessful = {task: state for task, state in watch.states().items() if state != "success"}
+    assert unsuccessful == {"list_courses": "skipped"}, watch.describe()  # canvas_courses overrides it
     for i in range(2):
         assert "deferred" in watch.seen[f"wait[{i}]"], watch.describe()
         assert watch.ti(f"wait[{i}]")["try_number"] == 1
