@@ -665,11 +665,8 @@ class CanvasHook(BaseHook):
             user = self.run(calls.get_self())
         except Exception as exc:
             return False, redact.scrub(str(exc))
-        how = (
-            f"developer key {self.settings.developer_key.client_id}"
-            if self.settings.developer_key
-            else "token"
-        )
+        key = self.settings.developer_key
+        how = f"developer key {key.client_id}" if key is not None else "access token"
         return True, f"Connected to {self.settings.base_url} as {user.get('name') or user.get('id')} ({how})"
 
     @classmethod
