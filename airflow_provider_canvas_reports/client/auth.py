@@ -103,8 +103,6 @@ class DeveloperKeyTokens(TokenSource):
         self._in_flight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[str]] = (
             weakref.WeakKeyDictionary()
         )
-        #: How many access tokens this process fetched (for logs and tests).
-        self.fetched = 0
 
     def _usable(self, refused: str | None = None) -> str | None:
         current = self._current
@@ -114,7 +112,6 @@ class DeveloperKeyTokens(TokenSource):
 
     def _keep(self, value: str, expires_in: float) -> str:
         self._current = AccessToken.received(value, expires_in, self._clock())
-        self.fetched += 1
         return value
 
     def token(self, fetch: Callable[[], tuple[str, float]]) -> str:
