@@ -76,6 +76,29 @@ class CanvasAuthError(CanvasError, AirflowFailException):
         )
 
 
+class CanvasDeveloperKeyError(CanvasAuthError):
+    """
+    Canvas refused the connection's developer key: its client id or secret (401 ``invalid_client``),
+    its refresh token (400 ``invalid_request`` "refresh_token not found", or ``invalid_grant``), or
+    an access token just made from it. The message says which extra to fix; never retried.
+    """
+
+    @classmethod
+    def hint(cls, status_code: int | None) -> str:
+        return ""
+
+
+class CanvasScopeError(CanvasAuthError):
+    """
+    The developer key enforces scopes and lacks the one this call needs (401 "Insufficient scopes
+    on access token."): the message names the scope to add. A new token would not help: never retried.
+    """
+
+    @classmethod
+    def hint(cls, status_code: int | None) -> str:
+        return ""
+
+
 class CanvasNotFoundError(CanvasError, AirflowFailException):
     """
     The course, report or file does not exist, or is not visible to this token (404). The task fails

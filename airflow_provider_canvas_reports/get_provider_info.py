@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_canvas_reports import __version__
-from airflow_provider_canvas_reports.client.settings import DEFAULTS, MINIMUMS, default_text
+from airflow_provider_canvas_reports.client.settings import (
+    DEFAULTS,
+    DEVELOPER_KEY_EXTRAS,
+    MINIMUMS,
+    SECRET_EXTRAS,
+    default_text,
+)
 
 _PACKAGE = "airflow_provider_canvas_reports"
 #: Where the documentation lives: ``project.urls.Documentation`` in pyproject.toml says the same.
@@ -24,9 +30,37 @@ def _field(name: str, label: str, description: str) -> dict[str, Any]:
     return {"label": label, "description": f"{description} Default: {default_text(name)}.", "schema": schema}
 
 
-#: Extra connection fields, one per setting the hook reads from the extras (declarative, read by
-#: Airflow 3's UI without importing the hook; Airflow 2.11's form is built from it by the hook).
+_DEVELOPER_KEY_FIELDS = {
+    "client_id": (
+        "Developer key: client ID",
+        "Instead of an access token (leave the password empty): the developer key's ID, from Admin > "
+        "Developer Keys. Canvas makes access tokens from it, the secret and the refresh token.",
+    ),
+    "client_secret": (
+        "Developer key: client secret",
+        "The developer key's secret (its Key, shown under Show Key).",
+    ),
+    "refresh_token": (
+        "Developer key: refresh token",
+        "A refresh token a user authorised for the key (see the developer keys how-to); it does not expire.",
+    ),
+}
+
+
+def _developer_key_field(name: str) -> dict[str, Any]:
+    """A developer key extra: text, and a password field for the secrets (masked by Airflow)."""
+    label, description = _DEVELOPER_KEY_FIELDS[name]
+    schema: dict[str, Any] = {"type": ["string", "null"]}
+    if name in SECRET_EXTRAS:
+        schema["format"] = "password"
+    return {"label": label, "description": description, "schema": schema}
+
+
+#: Extra connection fields: the developer key (the alternative to an access token), then one per
+#: setting the hook reads from the extras (declarative, read by Airflow 3's UI without importing
+#: the hook; Airflow 2.11's form is built from it by the hook).
 CONN_FIELDS: dict[str, dict[str, Any]] = {
+    **{name: _developer_key_field(name) for name in DEVELOPER_KEY_EXTRAS},
     "timeout": _field("timeout", "Read timeout (s)", "Seconds to wait for each read of Canvas's answer."),
     "connect_timeout": _field(
         "connect_timeout", "Connect timeout (s)", "Seconds to wait for a connection to Canvas."
@@ -93,8 +127,9 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "relabeling": {"host": "Canvas URL", "password": "Access token"},
     "placeholders": {
         "host": "https://school.instructure.com",
-        "password": "Canvas access token (Account > Settings > New access token)",
-        **{name: default_text(name) for name in CONN_FIELDS if not isinstance(DEFAULTS[name], bool)},
+        "password": "Canvas access token, or leave empty and fill the Developer key fields",
+        "client_id": "170000000000123",
+        **{name: default_text(name) for name in DEFAULTS if not isinstance(DEFAULTS[name], bool)},
         "verify_ssl": f"{default_text('verify_ssl')} (or /path/to/ca-bundle.pem)",
     },
 }
@@ -123,6 +158,7 @@ def get_provider_info() -> dict[str, Any]:
                     f"{_PACKAGE}.operators.course_report",
                     f"{_PACKAGE}.operators.account_report",
                     f"{_PACKAGE}.operators.course_pace",
+                    f"{_PACKAGE}.operators.discovery",
                 ],
             }
         ],

@@ -313,7 +313,9 @@ def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str,
     with big.open("rb") as source, small.open("wb") as out:
         for _ in range(sqlite_rows + 1):
             out.write(source.readline())
-    _say(f"    made and downloaded in {time.perf_counter() - started:.1f} s ({big.stat().st_size / MIB:.0f} MiB)")
+    _say(
+        f"    made and downloaded in {time.perf_counter() - started:.1f} s ({big.stat().st_size / MIB:.0f} MiB)"
+    )
     out: dict[str, Any] = {"rows": rows, "sqlite_rows": sqlite_rows, "peer_rows": peer_rows, "rounds": rounds}
 
     with PostgresServer() as server:
@@ -331,10 +333,17 @@ def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str,
             server.psql(f"\\copy peer FROM '{big}' CSV HEADER")
             peers.append(time.perf_counter() - started)
             drop()
-            ours.append(run_child("benchmarks.account_load", ["ours", "--csv", str(big)], warehouse, timeout=1800))
+            ours.append(
+                run_child("benchmarks.account_load", ["ours", "--csv", str(big)], warehouse, timeout=1800)
+            )
         best = _best(ours)
         psql_rate, our_rate = rows / min(peers), rows / best["wall_s"]
-        out["postgres"] = {"ours": ours, "psql_s": peers, "ours_rows_per_s": our_rate, "psql_rows_per_s": psql_rate}
+        out["postgres"] = {
+            "ours": ours,
+            "psql_s": peers,
+            "ours_rows_per_s": our_rate,
+            "psql_rows_per_s": psql_rate,
+        }
         _say(
             f"    PostgreSQL: ours {our_rate:,.0f} rows/s (COPY, best of {rounds}; CPU {best['cpu_s']:.1f} s, "
             f"+{best['rss_growth_mib']:.1f} MiB), psql \\copy {psql_rate:,.0f} rows/s"
@@ -346,11 +355,15 @@ def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str,
         )  # fmt: skip
         insert_rate = inserted["rows"] / inserted["wall_s"]
         out["postgres"]["insert_rows"] = inserted
-        _say(f"    DbApiHook.insert_rows (default path) {insert_rate:,.0f} rows/s on the first {peer_rows:,} rows")
+        _say(
+            f"    DbApiHook.insert_rows (default path) {insert_rate:,.0f} rows/s on the first {peer_rows:,} rows"
+        )
         drop()
         staged = run_child("benchmarks.account_load", ["staging", "--csv", str(big)], warehouse, timeout=1800)
         out["postgres"]["staging"] = staged
-        _say(f"    diagnostic: COPY into a staging table + INSERT … SELECT {rows / staged['wall_s']:,.0f} rows/s")
+        _say(
+            f"    diagnostic: COPY into a staging table + INSERT … SELECT {rows / staged['wall_s']:,.0f} rows/s"
+        )
         drop()
         pandas_run = run_child(
             "benchmarks.account_load",
@@ -393,8 +406,13 @@ def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str,
         database = folder / f"ours-{round_}.db"
         peer_db = folder / f"cli-{round_}.db"
         cli.append(_timed(["sqlite3", str(peer_db), f".import --csv {small} peer"]))  # (wall, CPU)
-        sqlite_env = {**env, "AIRFLOW_CONN_BENCH_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(database)})}
-        ours_sqlite.append(run_child("benchmarks.account_load", ["ours", "--csv", str(small)], sqlite_env, timeout=1800))
+        sqlite_env = {
+            **env,
+            "AIRFLOW_CONN_BENCH_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(database)}),
+        }
+        ours_sqlite.append(
+            run_child("benchmarks.account_load", ["ours", "--csv", str(small)], sqlite_env, timeout=1800)
+        )
         with sqlite3.connect(peer_db) as db:
             assert db.execute("SELECT COUNT(*) FROM peer").fetchone()[0] == sqlite_rows
         database.unlink()
@@ -402,7 +420,12 @@ def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str,
     best_sqlite = _best(ours_sqlite)
     cli_wall, cli_cpu = min(cli)
     sqlite_rate, cli_rate = sqlite_rows / best_sqlite["wall_s"], sqlite_rows / cli_wall
-    out["sqlite"] = {"ours": ours_sqlite, "cli_s": cli, "ours_rows_per_s": sqlite_rate, "cli_rows_per_s": cli_rate}
+    out["sqlite"] = {
+        "ours": ours_sqlite,
+        "cli_s": cli,
+        "ours_rows_per_s": sqlite_rate,
+        "cli_rows_per_s": cli_rate,
+    }
     _say(
         f"    SQLite: ours {sqlite_rate:,.0f} rows/s (executemany; CPU {best_sqlite['cpu_s']:.2f} s), "
         f"sqlite3 .import --csv {cli_rate:,.0f} rows/s (CPU {cli_cpu:.2f} s)"
@@ -410,10 +433,15 @@ def section(emu: Any, env: dict[str, str], quick: bool, table: Any) -> dict[str,
     table.add(f"{sqlite_rows:,} rows → SQLite rows/s (peer: sqlite3 .import --csv)", round(sqlite_rate),
               round(cli_rate), f"≥ {SQLITE_TARGET:g}× peer", sqlite_rate >= SQLITE_TARGET * cli_rate,
               digits=0)  # fmt: skip
-    table.add(f"{sqlite_rows:,} rows → SQLite CPU s (peer: sqlite3 .import --csv)", best_sqlite["cpu_s"], cli_cpu)
+    table.add(
+        f"{sqlite_rows:,} rows → SQLite CPU s (peer: sqlite3 .import --csv)", best_sqlite["cpu_s"], cli_cpu
+    )
     for size in BATCH_SIZES:
         database = folder / f"batch-{size}.db"
-        sqlite_env = {**env, "AIRFLOW_CONN_BENCH_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(database)})}
+        sqlite_env = {
+            **env,
+            "AIRFLOW_CONN_BENCH_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(database)}),
+        }
         out["batch_sizes"]["sqlite"][size] = run_child(
             "benchmarks.account_load", ["ours", "--csv", str(small), "--batch-size", str(size)], sqlite_env
         )
@@ -477,8 +505,12 @@ def _nightly(emu: Any, env: dict[str, str], folder: Path, rows: int, quick: bool
             else:
                 landing = folder / f"parts-{round_}"
                 parts_runs.append(
-                    run_child("benchmarks.account_load", ["nightly-parts", "--landing", str(landing)], run_env,
-                              timeout=1800)  # fmt: skip
+                    run_child(
+                        "benchmarks.account_load",
+                        ["nightly-parts", "--landing", str(landing)],
+                        run_env,
+                        timeout=1800,
+                    )  # fmt: skip
                 )
             database.unlink(missing_ok=True)
     dag_s = min(r["wall_s"] for r in dag_runs)

@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
                     with tempfile.NamedTemporaryFile(dir=WORK) as handle:
                         if name == "curl":
                             cpu0, t0 = children_cpu_seconds(), time.perf_counter()
-                            subprocess.run(["curl", "-sS", "-f", "-L", "-o", handle.name, report["file_url"]], check=True)
+                            subprocess.run(
+                                ["curl", "-sS", "-f", "-L", "-o", handle.name, report["file_url"]], check=True
+                            )
                             wall, cpu = time.perf_counter() - t0, children_cpu_seconds() - cpu0
                         else:
                             download._Sink, download._chunks = patches[name]  # type: ignore[misc]

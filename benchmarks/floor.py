@@ -21,15 +21,17 @@ from benchmarks.common import cpu_seconds, write_result
 REPORT_TYPE = "course_pace_docx"
 
 
-async def _async_floor(base_url: str, token: str, course: int, report: int, calls: int, gap: float) -> dict[str, float]:
+async def _async_floor(
+    base_url: str, token: str, course: int, report: int, calls: int, gap: float
+) -> dict[str, float]:
     import logging
 
     import aiohttp
 
     from airflow_provider_canvas_reports.client import calls as canvas_calls
-    from airflow_provider_canvas_reports.targets import CourseReport
     from airflow_provider_canvas_reports.client.settings import CanvasSettings
     from airflow_provider_canvas_reports.client.transport import AsyncTransport, async_clients
+    from airflow_provider_canvas_reports.targets import CourseReport
 
     request = canvas_calls.get_report(CourseReport.of(course, REPORT_TYPE, report))
     settings = CanvasSettings(base_url, token)

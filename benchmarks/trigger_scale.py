@@ -62,10 +62,8 @@ def emulator_cpu(pid: int) -> float:
 def preload(impl: str) -> None:
     """Import what the first poll would import, so the baseline RSS holds code, not triggers."""
     if impl == "ours":
-        import aiohttp  # noqa: F401
+        import aiohttp
 
-        import airflow_provider_canvas_reports.hooks.canvas
-        import airflow_provider_canvas_reports.client.transport  # noqa: F401
         from airflow_provider_canvas_reports.triggers.report import ReportTrigger  # noqa: F401
     else:
         import aiohttp  # noqa: F401
@@ -296,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--window", type=float, default=12.0)
     parser.add_argument(
-        "--max-connections", type=int, default=0, help="ours: override max_connections (0: the provider default)"
+        "--max-connections",
+        type=int,
+        default=0,
+        help="ours: override max_connections (0: the provider default)",
     )
     parser.add_argument("--reports", required=True, help="JSON file: [[family, context_id, report_id], ...]")
     parser.add_argument("--base-url", required=True)

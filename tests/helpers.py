@@ -126,3 +126,61 @@ def on_status_reads(
     finally:
         stop.set()
         watcher.join()
+
+
+def new_developer_key(emulator: Any) -> dict[str, str]:
+    """
+    A developer key (and its refresh token) the emulator knows, with its own client id: the
+    process keeps one access token per key, so a test that counts token calls needs a fresh one.
+    """
+    import uuid
+
+    key = {
+        "client_id": f"1700{uuid.uuid4().int % 10**9:09d}",
+        "client_secret": f"client-secret-{uuid.uuid4().hex}",
+        "refresh_token": f"1~refresh-{uuid.uuid4().hex}",
+    }
+    emulator.add_developer_key(**key)
+    return key
+
+
+def developer_key_connection_json(base_url: str, key: dict[str, str], **extra: object) -> str:
+    """The ``AIRFLOW_CONN_*`` JSON of a canvas connection holding a developer key (no password)."""
+    extras = {**key, "retry_backoff_seconds": 0.01, "retry_backoff_max_seconds": 0.05, **extra}
+    return json.dumps({"conn_type": "canvas", "host": base_url, "extra": extras})
+
+
+def places_a_user_reads(run_id: str, captured_output: str, python_logs: str) -> dict[str, str]:
+    """
+    Everything of a ``dag.test()`` run a user can read: the output and Python logs given, the task
+    log files, and the run's XCom, rendered fields and task instances (trigger events, next_kwargs)
+    as stored in the metadata database.
+    """
+    import os
+    from pathlib import Path
+
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.taskinstance import TaskInstance
+
+    try:
+        from airflow.models.xcom import XComModel as XComTable
+    except ImportError:  # Airflow 2
+        from airflow.models.xcom import BaseXCom as XComTable
+
+    def rows(model: Any) -> str:
+        with create_session() as session:
+            found = session.query(model).filter(model.run_id == run_id).all()
+            columns = model.__table__.columns
+            return json.dumps([{c.name: getattr(r, c.name) for c in columns} for r in found], default=str)
+
+    log_files = "".join(
+        p.read_text(errors="replace") for p in Path(os.environ["AIRFLOW_HOME"]).rglob("*.log") if p.is_file()
+    )
+    return {
+        "stdout/stderr": captured_output,
+        "python logs": python_logs,
+        "log files": log_files,
+        "xcom": rows(XComTable),
+        "rendered fields": rows(RenderedTaskInstanceFields),
+        "task instances (trigger events, next_kwargs)": rows(TaskInstance),
+    }

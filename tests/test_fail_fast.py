@@ -80,7 +80,7 @@ def test_server_errors_still_get_airflow_retries(emulator):
 @pytest.mark.parametrize(
     ("connection", "what_to_fix"),
     [
-        ({"conn_type": "canvas", "host": "https://canvas.example.edu"}, "has no access token"),
+        ({"conn_type": "canvas", "host": "https://canvas.example.edu"}, "has no credentials"),
         ({"conn_type": "canvas", "password": "t"}, "has no host"),
         ({"conn_type": "canvas", "host": "http://canvas.example.edu", "password": "t"}, "Refusing plain"),
     ],

@@ -35,11 +35,18 @@ class Page:
 
 
 def next_url(headers: Mapping[str, str]) -> str | None:
-    """The ``rel="next"`` URL of a ``Link`` header (names compare case-insensitively), or ``None``."""
-    value = headers.get("link")
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == "link"), None)
-    for match in _LINK.finditer(value or ""):
+    """
+    The ``rel="next"`` URL of the ``Link`` header (its name in any case, and every ``Link`` line if
+    an answer has several), or ``None``. Other relations (``current``, ``first``, ``last``) are
+    never needed: the walk follows ``next`` until there is none.
+    """
+    getall = getattr(headers, "getall", None)  # aiohttp's multi-dict keeps repeated headers apart
+    values = (
+        list(getall("link", []))
+        if getall is not None
+        else [v for k, v in headers.items() if k.lower() == "link"]
+    )
+    for match in _LINK.finditer(", ".join(values)):
         rel = _NEXT.search(match.group(2))
         if rel and "next" in rel.group(1).lower().split():
             return match.group(1).strip()

@@ -20,6 +20,7 @@ from airflow_provider_canvas_reports.exceptions import (
     CanvasNoReportError,
     CanvasNotFoundError,
     CanvasRateLimitError,
+    CanvasScopeError,
     CanvasServerError,
     CanvasUnexpectedResponseError,
 )
@@ -47,8 +48,9 @@ def _canvas_message(raw: RawResponse) -> str:
     except ValueError:
         data = None
     if isinstance(data, dict):
-        if isinstance(data.get("error"), str):
-            return data["error"]
+        if isinstance(data.get("error"), str):  # OAuth's error and description, or Canvas's one word
+            description = data.get("error_description")
+            return f"{data['error']}: {description}" if isinstance(description, str) else data["error"]
         errors = data.get("errors")
         if isinstance(errors, list):
             messages = [e.get("message") for e in errors if isinstance(e, dict) and e.get("message")]
@@ -85,12 +87,32 @@ def is_generic_internal_error(raw: RawResponse) -> bool:
     )
 
 
+#: What Canvas says when a scoped developer key's token calls outside its scopes.
+_INSUFFICIENT_SCOPES = "Insufficient scopes on access token"
+
+
+def asks_for_new_token(status: int, headers: Mapping[str, str]) -> bool:
+    """
+    Whether Canvas refused the access token itself (401 with ``WWW-Authenticate``: expired, revoked,
+    invalid), so a new one may succeed. A 401 without it (a scope the key lacks) or a 403 (a right
+    the user lacks) will not change with another token.
+    """
+    return status == 401 and any(name.lower() == "www-authenticate" for name in headers)
+
+
 def error_for(request: CanvasRequest, raw: RawResponse) -> CanvasError:
     """The :class:`CanvasError` that an unsuccessful answer means."""
     message = _canvas_message(raw)
     text = f"Canvas {request.label} failed with HTTP {raw.status}: {message}"
     error_class: type[CanvasError] = CanvasError
-    if request.none_on_500 and is_generic_internal_error(raw):
+    if raw.status == 401 and _INSUFFICIENT_SCOPES in message:
+        error_class = CanvasScopeError
+        needed = f"the scope {request.scope}" if request.scope else "this call's scope"
+        text = (
+            f"{text.rstrip('. ')}. The connection's developer key enforces scopes and lacks {needed}: add "
+            "it to the key (Admin > Developer Keys > edit the key > Enforce Scopes), or use a key that has it"
+        )
+    elif request.none_on_500 and is_generic_internal_error(raw):
         error_class = CanvasNoReportError
     elif _is_throttled(raw):
         error_class = CanvasRateLimitError

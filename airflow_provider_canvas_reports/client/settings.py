@@ -15,6 +15,12 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+#: The connection extras that hold an OAuth2 developer key (with an empty password): the key's
+#: client id and secret, and a refresh token made for it. The connection form reads them from here.
+DEVELOPER_KEY_EXTRAS = ("client_id", "client_secret", "refresh_token")
+#: Which of them are secrets (registered with the masker, never shown).
+SECRET_EXTRAS = frozenset({"client_secret", "refresh_token"})
+
 #: Connection extras a user may set, with their defaults: the one place they are written. The
 #: hook, the connection form (``get_provider_info``) and the docs' Connections page all read them here.
 #: Hook arguments of the same name win over the extras.
@@ -43,12 +49,29 @@ MINIMUMS: dict[str, int] = {
 
 
 @dataclass(frozen=True)
+class DeveloperKey:
+    """
+    An OAuth2 developer key and a refresh token made for it: what gets access tokens from
+    ``POST <canvas>/login/oauth2/token`` (``grant_type=refresh_token``).
+
+    :param client_id: the key's id (Admin > Developer Keys; not a secret).
+    :param client_secret: the key's secret.
+    :param refresh_token: a refresh token a user authorised for this key (it does not expire).
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class CanvasSettings:
     """
     Everything a transport needs to talk to one Canvas instance.
 
     :param base_url: ``https://school.instructure.com``, without a trailing slash.
-    :param token: the access token; only ever put in the ``Authorization`` header.
+    :param token: the personal access token (empty with a developer key); only ever put in the
+        ``Authorization`` header.
     :param connect_timeout: seconds to wait for a TCP/TLS connection.
     :param timeout: seconds to wait for each read of an answer.
     :param retry_limit: attempts in all for one call, the first included (1 = never retry).
@@ -64,6 +87,7 @@ class CanvasSettings:
         Azure block, GCS chunk).
     :param upload_window: parts uploading at once, at most, while the download goes on (S3, Azure
         Blob); memory is about ``(upload_window + 1) * upload_part_size_mib``.
+    :param developer_key: the developer key that gets access tokens, instead of ``token``.
     """
 
     base_url: str
@@ -81,13 +105,21 @@ class CanvasSettings:
     allow_http: bool = DEFAULTS["allow_http"]
     upload_part_size_mib: int = DEFAULTS["upload_part_size_mib"]
     upload_window: int = DEFAULTS["upload_window"]
+    developer_key: DeveloperKey | None = None
+
+    @property
+    def credentials_key(self) -> tuple[str, ...]:
+        """Who the calls are made as: the token, or the developer key and its refresh token."""
+        key = self.developer_key
+        if key is None:
+            return ("token", self.base_url, self.token)
+        return ("developer_key", self.base_url, key.client_id, key.client_secret, key.refresh_token)
 
     @property
     def pool_key(self) -> tuple[Any, ...]:
         """Identifies settings that may share one pooled HTTP client."""
         return (
-            self.base_url,
-            self.token,
+            self.credentials_key,
             self.connect_timeout,
             self.timeout,
             self.max_connections,
@@ -190,6 +222,33 @@ def normalize_base_url(host: str | None, allow_http: bool) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
+def _extra(extras: Mapping[str, Any], name: str) -> Any:
+    """An extra named plainly (``timeout``) or with Airflow 2's form prefix (``extra__canvas__timeout``)."""
+    return extras.get(name, extras.get(f"extra__canvas__{name}"))
+
+
+def developer_key_of(extras: Mapping[str, Any]) -> DeveloperKey | None:
+    """
+    The developer key the extras hold, ``None`` if they hold none, or a refusal naming what is
+    missing (all three of ``client_id``, ``client_secret`` and ``refresh_token`` are needed).
+    """
+    given = {name: _extra(extras, name) for name in DEVELOPER_KEY_EXTRAS}
+    given = {name: value.strip() if isinstance(value, str) else value for name, value in given.items()}
+    if not any(given.values()):
+        return None
+    for name, value in given.items():
+        if value is not None and not isinstance(value, (str, int)):
+            raise ValueError(f"Canvas connection extra {name!r} must be text, not {type(value).__name__}")
+    missing = [name for name, value in given.items() if value in (None, "")]
+    if missing:
+        raise ValueError(
+            "The Canvas connection holds part of a developer key: set the extras "
+            f"{', '.join(repr(m) for m in missing)} too (client_id, client_secret and refresh_token "
+            "come together), or remove the developer key extras and use an access token as the password"
+        )
+    return DeveloperKey(str(given["client_id"]), str(given["client_secret"]), str(given["refresh_token"]))
+
+
 def build_settings(
     host: str | None, token: str | None, extras: Mapping[str, Any], overrides: Mapping[str, Any]
 ) -> CanvasSettings:
@@ -197,19 +256,29 @@ def build_settings(
     Settings from a connection's host, password and extras, with hook arguments on top.
 
     Extras may be named plainly (``timeout``) or with Airflow 2's form prefix
-    (``extra__canvas__timeout``). ``None`` values mean "not set".
+    (``extra__canvas__timeout``). ``None`` values mean "not set". The connection authenticates
+    with an access token (the password) or with a developer key (the extras ``client_id``,
+    ``client_secret`` and ``refresh_token``, the password left empty): exactly one of them.
     """
     values: dict[str, Any] = {}
     for name in DEFAULTS:
         value = overrides.get(name)
         if value is None:
-            value = extras.get(name, extras.get(f"extra__canvas__{name}"))
+            value = _extra(extras, name)
         if value is not None and value != "":
             values[name] = _coerce(name, value)
-    if not token:
-        raise ValueError("The Canvas connection has no access token: put it in the connection's password")
+    developer_key = developer_key_of(extras)
+    if developer_key is not None and token:
+        raise ValueError(
+            "The Canvas connection has both a password (an access token) and a developer key in its "
+            "extras: keep one. With a developer key, leave the password empty"
+        )
+    if developer_key is None and not token:
+        raise ValueError(
+            "The Canvas connection has no credentials: put an access token in the password, or a "
+            "developer key in the extras client_id, client_secret and refresh_token"
+        )
     base_url = normalize_base_url(host, values.get("allow_http", DEFAULTS["allow_http"]))
     known = {f.name for f in fields(CanvasSettings)}
-    return replace(
-        CanvasSettings(base_url=base_url, token=token), **{k: v for k, v in values.items() if k in known}
-    )
+    settings = CanvasSettings(base_url=base_url, token=token or "", developer_key=developer_key)
+    return replace(settings, **{k: v for k, v in values.items() if k in known})

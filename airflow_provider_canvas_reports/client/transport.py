@@ -24,7 +24,14 @@ from urllib.parse import urlsplit
 import tenacity
 
 from airflow_provider_canvas_reports import __version__, redact
-from airflow_provider_canvas_reports.client.responses import RawResponse, rate_limit_remaining, read_response
+from airflow_provider_canvas_reports.client import auth, calls
+from airflow_provider_canvas_reports.client.responses import (
+    RawResponse,
+    asks_for_new_token,
+    error_for,
+    rate_limit_remaining,
+    read_response,
+)
 from airflow_provider_canvas_reports.exceptions import CanvasError, CanvasTransportError
 
 if TYPE_CHECKING:
@@ -35,7 +42,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_canvas_reports._typing import Log
     from airflow_provider_canvas_reports.client.calls import CanvasRequest
-    from airflow_provider_canvas_reports.client.settings import CanvasSettings
+    from airflow_provider_canvas_reports.client.settings import CanvasSettings, DeveloperKey
 
 USER_AGENT = f"airflow-provider-canvas-reports/{__version__}"
 
@@ -88,11 +95,70 @@ def _retryable(exc: BaseException, idempotent: bool) -> bool:
 
 
 def _headers(settings: CanvasSettings) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {settings.token}",
-        "Accept": "application/json",
-        "User-Agent": USER_AGENT,
-    }
+    """Headers of every call; ``Authorization`` is set per request (:mod:`.auth` decides the token)."""
+    return {"Accept": "application/json", "User-Agent": USER_AGENT}
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _no_auth(prepared: Any) -> Any:
+    """``requests`` auth for a call sent without a token (the token call itself)."""
+    return prepared
+
+
+def _check_not_refused_again(raw: RawResponse, request: CanvasRequest, key: DeveloperKey | None) -> None:
+    """A developer key's brand-new token refused as well: say the key is the problem, not the password."""
+    if key is not None and asks_for_new_token(raw.status, raw.headers):
+        raise auth.refused_again(key, request.label, error_for(request, raw).canvas_message or "")
+
+
+class BearerAuth:
+    """
+    ``requests`` auth of the Canvas session: each request carries the token :mod:`.auth` decides,
+    and a developer key's request that Canvas answers 401 with ``WWW-Authenticate`` is sent once
+    more with a new token (a file download's first hop too: the downloader uses this session for
+    the Canvas origin).
+
+    :param tokens: the process's token source for the connection.
+    :param fetch: gets a new access token from Canvas (the transport's token call).
+    """
+
+    def __init__(self, tokens: auth.TokenSource, fetch: Any, log: Log) -> None:
+        self.tokens = tokens
+        self.fetch = fetch
+        self.log = log
+
+    def __call__(self, prepared: Any) -> Any:
+        prepared.headers.update(_bearer(self.tokens.token(self.fetch)))
+        if self.tokens.refreshable:
+            prepared.register_hook("response", self._renew_and_repeat)
+        return prepared
+
+    def _renew_and_repeat(self, response: Any, **send_options: Any) -> Any:
+        sent = response.request
+        if getattr(sent, "canvas_repeated", False) or not asks_for_new_token(
+            response.status_code, response.headers
+        ):
+            return response
+        self.log.info(
+            "Canvas refused the access token (HTTP 401); getting a new one from the developer key and "
+            "repeating %s %s",
+            sent.method,
+            url_without_query(sent.url),
+        )
+        refused = str(sent.headers.get("Authorization", "")).removeprefix("Bearer ")
+        token = self.tokens.refresh_after(refused, self.fetch)
+        response.content  # noqa: B018 - read the small body so the connection can be reused
+        response.close()
+        again = sent.copy()
+        again.headers.update(_bearer(token))
+        again.canvas_repeated = True
+        repeated = response.connection.send(again, **send_options)
+        repeated.history.append(response)
+        repeated.request = again
+        return repeated
 
 
 # --- what went wrong on the wire -------------------------------------------------------------------
@@ -225,6 +291,7 @@ class SyncTransport:
         self.log = log
         self.session: requests.Session = requests.Session()
         self.session.headers.update(_headers(settings))
+        self.session.auth = BearerAuth(auth.token_source(settings), self._fetch_token, log)
         self.session.verify = settings.verify_ssl
         adapter = HTTPAdapter(pool_maxsize=settings.max_connections)
         self.session.mount("https://", adapter)
@@ -242,6 +309,7 @@ class SyncTransport:
                 headers={"Content-Type": request.content_type} if request.content_type else None,
                 timeout=self._timeout,
                 allow_redirects=False,
+                auth=None if request.authorized else _no_auth,
             )
         except self._requests.RequestException as exc:
             raise transport_error(request.method, url, exc, self.settings) from None
@@ -249,8 +317,16 @@ class SyncTransport:
             response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
         )
 
+    def _fetch_token(self) -> tuple[str, float]:
+        """One token call: it is made for a call whose own retries cover a failure of it."""
+        assert self.settings.developer_key is not None
+        token: tuple[str, float] = self._once(calls.get_access_token(self.settings.developer_key))
+        return token
+
     def _once(self, request: CanvasRequest) -> Any:
         raw = self.send(request)
+        if request.authorized:
+            _check_not_refused_again(raw, request, self.settings.developer_key)
         result = read_response(request, raw)
         if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
             self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)
@@ -287,12 +363,14 @@ class PooledClient:
     triggers wait on a cheap semaphore instead of in the connection pool's queue.
     """
 
-    __slots__ = ("gate", "leases", "proxy", "proxy_auth", "session", "settings", "timeout")
+    __slots__ = ("gate", "leases", "proxy", "proxy_auth", "session", "settings", "timeout", "tokens")
 
     def __init__(self, settings: CanvasSettings) -> None:
         import aiohttp
 
         self.settings = settings
+        #: The process's token source for the connection: one developer key token for every trigger.
+        self.tokens = auth.token_source(settings)
         self.gate = asyncio.Semaphore(settings.max_connections)
         self.leases = 0
         self.proxy, self.proxy_auth = _env_proxy(settings.base_url)
@@ -348,11 +426,14 @@ class AsyncTransport:
         self.settings = settings
         self.log = log
 
-    async def send(self, request: CanvasRequest) -> RawResponse:
+    async def send(self, request: CanvasRequest, token: str | None = None) -> RawResponse:
         import aiohttp
 
         pooled = self.pooled
         url = pooled.settings.base_url + request.path
+        headers = _bearer(token) if token is not None else {}
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
         try:
             async with (
                 pooled.gate,
@@ -360,7 +441,7 @@ class AsyncTransport:
                     request.method,
                     url,
                     data=request.body or None,
-                    headers={"Content-Type": request.content_type} if request.content_type else None,
+                    headers=headers or None,
                     allow_redirects=False,
                     proxy=pooled.proxy,
                     proxy_auth=pooled.proxy_auth,
@@ -370,8 +451,29 @@ class AsyncTransport:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise transport_error(request.method, url, exc, pooled.settings) from None
 
+    async def _fetch_token(self) -> tuple[str, float]:
+        """One token call: it is made for a call whose own retries cover a failure of it."""
+        assert self.settings.developer_key is not None
+        token: tuple[str, float] = await self._once(calls.get_access_token(self.settings.developer_key))
+        return token
+
+    async def _send_authorized(self, request: CanvasRequest) -> RawResponse:
+        """Send with the current token; on a 401 asking for a new one, get one (once for all) and repeat."""
+        tokens = self.pooled.tokens
+        token = await tokens.atoken(self._fetch_token)
+        raw = await self.send(request, token)
+        if tokens.refreshable and asks_for_new_token(raw.status, raw.headers):
+            self.log.info(
+                "Canvas refused the access token (HTTP 401); getting a new one from the developer key "
+                "and repeating %s",
+                request.label,
+            )
+            raw = await self.send(request, await tokens.arefresh_after(token, self._fetch_token))
+            _check_not_refused_again(raw, request, self.settings.developer_key)
+        return raw
+
     async def _once(self, request: CanvasRequest) -> Any:
-        raw = await self.send(request)
+        raw = await (self._send_authorized(request) if request.authorized else self.send(request))
         result = read_response(request, raw)
         if pause := self.settings.throttle_pause(rate_limit_remaining(raw.headers)):
             self.log.info("Canvas rate limit is running low; pausing %.2f s", pause)

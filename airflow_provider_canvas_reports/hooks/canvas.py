@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_canvas_reports import redact
 from airflow_provider_canvas_reports.client import calls, paging
-from airflow_provider_canvas_reports.client.ids import validate_account_id
+from airflow_provider_canvas_reports.client.ids import validate_account_id, validate_course_id
 from airflow_provider_canvas_reports.client.settings import CanvasSettings, build_settings
 from airflow_provider_canvas_reports.exceptions import (
     CanvasConnectionConfigError,
@@ -41,6 +41,9 @@ _NO_REPORT_CHECKS = (1, 2)
 START_ATTEMPTS = 3
 #: How far Canvas's clock may be behind ours when telling whether a report is this start's.
 START_CLOCK_SKEW = timedelta(minutes=5)
+#: Courses whose sections are listed at once by default (each request in flight costs Canvas's
+#: throttle 50 of its 600 until answered).
+SECTION_LISTS_AT_ONCE = 4
 
 
 class CanvasHook(BaseHook):
@@ -48,8 +51,13 @@ class CanvasHook(BaseHook):
     Talk to Canvas LMS: course reports, account reports, and their files.
 
     The connection's host is the Canvas URL (``https://school.instructure.com``) and its password
-    the access token. Transient failures (connection errors, timeouts, 5xx, throttling) are
-    retried with exponential backoff and jitter; auth, not-found and bad-request errors are not.
+    a personal access token, or (password empty) its extras ``client_id``, ``client_secret`` and
+    ``refresh_token`` hold an OAuth2 developer key: access tokens are then made from it, one per
+    process kept until shortly before it expires, and a call Canvas answers 401 asking for a new
+    token is repeated once with one (see :mod:`~.client.auth`). Transient failures (connection
+    errors, timeouts, 5xx, throttling) are retried with exponential backoff and jitter, never
+    sooner than ``Retry-After``; auth, not-found and bad-request errors are not. A call pauses
+    when Canvas's ``X-Rate-Limit-Remaining`` runs low.
     Every id is validated before a request is built. Tasks use the sync methods; triggers use the
     ``a``-prefixed ones, which never block the event loop and share one pooled HTTP client per loop.
 
@@ -116,6 +124,9 @@ class CanvasHook(BaseHook):
         except ValueError as exc:
             raise CanvasConnectionConfigError(f"Connection {self.canvas_conn_id!r}: {exc}") from None
         redact.remember(settings.token)
+        if settings.developer_key is not None:
+            redact.remember(settings.developer_key.client_secret)
+            redact.remember(settings.developer_key.refresh_token)
         return settings
 
     @cached_property
@@ -187,6 +198,72 @@ class CanvasHook(BaseHook):
                 return
             request = paging.next_request(request, page.next_url, settings.base_url)
         raise paging.too_many_pages(request, max_pages)
+
+    # --- what a DAG fans out over ----------------------------------------------------------------
+
+    def iter_account_courses(
+        self, account_id: int | str, *, max_pages: int = paging.MAX_PAGES, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """
+        The courses of an account and its sub-accounts (``GET /api/v1/accounts/:id/courses``), as
+        Canvas lists them, 100 a page, following ``Link: rel="next"`` as given; each page is retried
+        like any call.
+
+        :param account_id: a Canvas account id, ``self`` (the root account), or ``sis_account_id:X``.
+        :param max_pages: stop (with an error) if Canvas still links to a next page after this many.
+        :param filters: Canvas's filters by name: ``enrollment_term_id``, ``published``,
+            ``completed``, ``with_enrollments``, ``state`` (a list: ``["available"]``),
+            ``by_subaccounts``, ``search_term``, ``starts_before``, ... (``None`` values are left out).
+        :return: an iterator of Course objects (``id``, ``name``, ``sis_course_id``, ...).
+        :raises CanvasInvalidInputError: before any request, for an unknown filter or a value Canvas
+            cannot take (a misspelt filter would otherwise list every course).
+        :raises CanvasUnexpectedResponseError: when Canvas links to more than ``max_pages`` pages.
+
+        .. seealso:: the "Discovering courses" how-to in the documentation.
+        """
+        request = calls.list_account_courses(validate_account_id(account_id), filters)
+        self.log.info("Listing the courses of Canvas account %s: %s", account_id, request.path.split("?")[1])
+        return self.paginate(request, max_pages)
+
+    def aiter_account_courses(
+        self, account_id: int | str, *, max_pages: int = paging.MAX_PAGES, **filters: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Async :meth:`iter_account_courses` (the filters are checked before it is iterated)."""
+        request = calls.list_account_courses(validate_account_id(account_id), filters)
+        return self.apaginate(request, max_pages)
+
+    def list_course_sections(self, course_id: int | str) -> list[dict[str, Any]]:
+        """
+        The sections of a course (``GET /api/v1/courses/:course_id/sections``), every page: Section
+        objects with ``id`` (what a pace report's ``section_ids`` names), ``name``, ``sis_section_id``.
+
+        :param course_id: a Canvas course id, or ``sis_course_id:X`` and the other alternate forms.
+        :raises CanvasInvalidInputError: before any request, for a course id Canvas cannot take.
+        """
+        return list(self.paginate(calls.list_course_sections(validate_course_id(course_id))))
+
+    async def alist_course_sections(self, course_id: int | str) -> list[dict[str, Any]]:
+        """Async :meth:`list_course_sections`."""
+        request = calls.list_course_sections(validate_course_id(course_id))
+        return [section async for section in self.apaginate(request)]
+
+    def iter_sections_of_courses(
+        self, course_ids: Iterable[int | str], concurrency: int | None = None
+    ) -> Iterator[tuple[int | str, list[dict[str, Any]]]]:
+        """
+        ``(course_id, sections)`` for each course, in the order given, listing a few courses at once
+        (``concurrency``, by default the smaller of 4 and the connection's ``max_connections``: each
+        request in flight holds part of Canvas's rate-limit bucket, so more at once is throttled sooner).
+
+        :raises CanvasInvalidInputError: before any request, for a course id Canvas cannot take.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        checked = [validate_course_id(course_id) for course_id in course_ids]
+        workers = max(1, concurrency or min(SECTION_LISTS_AT_ONCE, self.settings.max_connections))
+        self.transport  # noqa: B018 - made once here, not by each thread
+        with ThreadPoolExecutor(workers, thread_name_prefix="canvas-sections") as pool:
+            yield from zip(checked, pool.map(self.list_course_sections, checked), strict=True)
 
     # --- any report: a target says which --------------------------------------------------------
 
@@ -579,12 +656,18 @@ class CanvasHook(BaseHook):
     # --- the Airflow UI ---------------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
-        """Make one cheap authenticated call (``GET /api/v1/users/self``) for the UI's Test button."""
+        """
+        Make one cheap authenticated call (``GET /api/v1/users/self``) for the UI's Test button;
+        with a developer key, an access token is made from it first, so the key, its secret and
+        its refresh token are all checked.
+        """
         try:
             user = self.run(calls.get_self())
         except Exception as exc:
-            return False, str(exc)
-        return True, f"Connected to {self.settings.base_url} as {user.get('name') or user.get('id')}"
+            return False, redact.scrub(str(exc))
+        key = self.settings.developer_key
+        how = f"developer key {key.client_id}" if key is not None else "access token"
+        return True, f"Connected to {self.settings.base_url} as {user.get('name') or user.get('id')} ({how})"
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -600,9 +683,9 @@ class CanvasHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Extra form fields for Airflow 2.11 (Airflow 3 reads ``conn-fields`` instead)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import BooleanField, StringField
+        from wtforms import BooleanField, PasswordField, StringField
 
         from airflow_provider_canvas_reports.get_provider_info import CONN_FIELDS
 
@@ -610,6 +693,12 @@ class CanvasHook(BaseHook):
         for name, spec in CONN_FIELDS.items():
             if "boolean" in spec["schema"]["type"]:
                 widgets[name] = BooleanField(lazy_gettext(spec["label"]), description=spec["description"])
+            elif spec["schema"].get("format") == "password":  # the developer key's secrets
+                widgets[name] = PasswordField(
+                    lazy_gettext(spec["label"]),
+                    widget=BS3PasswordFieldWidget(),
+                    description=spec["description"],
+                )
             else:
                 widgets[name] = StringField(
                     lazy_gettext(spec["label"]), widget=BS3TextFieldWidget(), description=spec["description"]

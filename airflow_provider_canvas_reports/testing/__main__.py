@@ -1,4 +1,9 @@
-"""Run the emulator until SIGTERM/SIGINT: ``python -m airflow_provider_canvas_reports.testing``."""
+"""
+Run the emulator until SIGTERM/SIGINT: ``python -m airflow_provider_canvas_reports.testing``.
+
+SIGUSR1 takes Canvas down (every port closed, every connection dropped: clients see refused
+connections); SIGUSR2 brings it back on the same ports with its state intact.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +37,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--student-token", action="append", default=[], help="token of a student (repeatable)"
+    )
+    parser.add_argument(
+        "--developer-key",
+        action="append",
+        default=[],
+        metavar="CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN",
+        help="an OAuth2 developer key (an admin's) and a refresh token for it (repeatable)",
+    )
+    parser.add_argument(
+        "--token-seconds", type=float, default=3600, help="how long developer key access tokens live"
     )
     parser.add_argument("--created-seconds", type=float, default=0.05, help="time a report stays created")
     parser.add_argument("--running-seconds", type=float, default=0.2, help="time a report stays running")
@@ -84,23 +99,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=args.progress,
         file_host="files" if args.files_domain else "api",
     )
+    for key in args.developer_key:
+        client_id, secret, refresh_token = _developer_key(key)
+        emulator.add_developer_key(client_id, secret, refresh_token, expires_in=int(args.token_seconds))
     stop = threading.Event()
+    wanted: list[bool] = []  # serving or not, as the last SIGUSR1/SIGUSR2 asked
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    def on_outage(signum: int, frame: FrameType | None) -> None:
+        wanted.append(signum == signal.SIGUSR2)
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGUSR1, on_outage)
+    signal.signal(signal.SIGUSR2, on_outage)
     emulator.start()
     where = f"{emulator.base_url} (storage {emulator.storage_url})"
     print(f"canvas emulator listening on {where} token={emulator.token}", flush=True)
     print(f"canvas emulator files domain on {emulator.files_url}", flush=True)
     try:
-        while not stop.wait(0.5):
-            pass
+        while not stop.wait(0.1):
+            while wanted:
+                serve = wanted.pop(0)
+                if serve and not emulator.running:
+                    emulator.start()
+                    print(f"canvas emulator back on {emulator.base_url}", flush=True)
+                elif not serve and emulator.running:
+                    emulator.stop()
+                    print("canvas emulator down (SIGUSR1)", flush=True)
     finally:
         emulator.stop()
     return 0
+
+
+def _developer_key(text: str) -> tuple[str, str, str]:
+    parts = text.split(":")
+    if len(parts) != 3 or not all(parts):
+        raise SystemExit(f"--developer-key takes CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN, not {text!r}")
+    return parts[0], parts[1], parts[2]
 
 
 if __name__ == "__main__":

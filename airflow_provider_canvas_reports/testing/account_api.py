@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
-from airflow_provider_canvas_reports.testing import responses
+from airflow_provider_canvas_reports.testing import paging, responses
 from airflow_provider_canvas_reports.testing.account_reports import ACCOUNT_REPORT_TYPES
 from airflow_provider_canvas_reports.testing.forms import request_parameters
 
@@ -16,8 +15,6 @@ if TYPE_CHECKING:
     from airflow_provider_canvas_reports.testing.interface import ServerState
     from airflow_provider_canvas_reports.testing.models import User
 
-#: Canvas's default page size for the runs list, and its largest.
-DEFAULT_PER_PAGE, MAX_PER_PAGE = 10, 100
 _TERM = re.compile(r"[0-9]+|active_terms|sis_term_id:.+")
 
 
@@ -103,19 +100,6 @@ def _start(
 
 def _runs(state: ServerState, request: Request, account_id: int, report_type: str, now: float) -> Response:
     """The type's runs, newest first, a page at a time with ``Link: <...>; rel="next"`` (no ``last``)."""
-    query = parse_qs(request.query)
-    per_page = _positive(query.get("per_page"), DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    page = _positive(query.get("page"), 1, 1_000_000)
     runs = state.account_report_runs(account_id, report_type)
-    chosen = runs[(page - 1) * per_page : page * per_page]
-    base = f"{state.base_url}{request.path}"
-    links = [f'<{base}?page={page}&per_page={per_page}>; rel="current"']
-    if page * per_page < len(runs):
-        links.append(f'<{base}?page={page + 1}&per_page={per_page}>; rel="next"')
-    links.append(f'<{base}?page=1&per_page={per_page}>; rel="first"')
-    return responses.json_response(200, [_json(state, r, now) for r in chosen], [("Link", ",".join(links))])
-
-
-def _positive(values: list[str] | None, default: int, limit: int) -> int:
-    value = values[0] if values else ""
-    return min(int(value), limit) if value.isdigit() and int(value) > 0 else default
+    chosen, link = paging.numbered(runs, request, state.base_url, with_last=False)
+    return responses.json_response(200, [_json(state, r, now) for r in chosen], [link])

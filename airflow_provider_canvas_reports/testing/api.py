@@ -1,5 +1,6 @@
-"""The Canvas API host: throttle, authentication, course reports (account reports: :mod:`.account_api`)
-and verified file downloads."""
+"""The Canvas API host: throttle, authentication (tokens, developer keys and their scopes), course
+reports (account reports: :mod:`.account_api`; course and section lists: :mod:`.courses_api`; the
+OAuth2 token endpoint: :mod:`.oauth`) and verified file downloads."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote
 
-from airflow_provider_canvas_reports.testing import account_api, responses
+from airflow_provider_canvas_reports.testing import account_api, courses_api, oauth, responses
 from airflow_provider_canvas_reports.testing.downloads import verified_download
 from airflow_provider_canvas_reports.testing.forms import request_parameters
 from airflow_provider_canvas_reports.testing.http import Response
 from airflow_provider_canvas_reports.testing.reports import REPORT_TYPES, Report, permit_parameters
+from airflow_provider_canvas_reports.testing.scopes import scope_of
 from airflow_provider_canvas_reports.testing.throttle import format_float
 
 if TYPE_CHECKING:
@@ -33,15 +35,31 @@ def bearer_token(request: Request) -> str | None:
 
 
 def handle(state: ServerState, request: Request) -> Response:
-    """Throttle, then route."""
-    now = time.time()
+    """Throttle, then route (at once: no server time)."""
+    return admit(state, request) or answer(state, request)
+
+
+def _client(request: Request) -> str:
     token = bearer_token(request)
-    client = f"token:{token}" if token else "ip:127.0.0.1"
-    if not state.reserve_capacity(client, now):
-        remaining = state.settle_capacity(client, now, served=False)
-        return responses.throttled(format_float(remaining))
-    response = _route(state, request, token, now)
-    remaining = state.settle_capacity(client, now, served=True)
+    return f"token:{token}" if token else "ip:127.0.0.1"
+
+
+def admit(state: ServerState, request: Request) -> Response | None:
+    """
+    Reserve the request's up-front cost: ``None`` if it may proceed (:func:`answer` settles it), or
+    the throttle's 403 when the client's bucket is full.
+    """
+    client, now = _client(request), time.time()
+    if state.reserve_capacity(client, now):
+        return None
+    return responses.throttled(format_float(state.settle_capacity(client, now, served=False)))
+
+
+def answer(state: ServerState, request: Request) -> Response:
+    """Route an admitted request and settle its cost (``X-Request-Cost``, ``X-Rate-Limit-Remaining``)."""
+    now = time.time()
+    response = _route(state, request, bearer_token(request), now)
+    remaining = state.settle_capacity(_client(request), time.time(), served=True)
     response.headers += [
         ("X-Request-Cost", format_float(state.request_cost)),
         ("X-Rate-Limit-Remaining", format_float(remaining)),
@@ -55,10 +73,17 @@ def _route(state: ServerState, request: Request, token: str | None, now: float) 
         parts.pop()
     method = "GET" if request.method == "HEAD" else request.method
     if parts[:1] == ["files"] and len(parts) == 3 and parts[2] == "download" and method == "GET":
-        owner = state.find_user(token) if token and state.revocation(token) is None else None
+        # A token sent along is checked as on any request: an expired one is refused even where the
+        # verifier alone would do.
+        owner = state.find_user(token) if token else None
+        if token and (owner is None or state.revocation(token) is not None):
+            return responses.bad_token(state.revocation(token) or "Invalid access token.")
         return verified_download(state, request, parts[1], owner, now)
+    if request.path == oauth.TOKEN_PATH:
+        return oauth.token(state, request, now)
     if parts[:2] != ["api", "v1"]:
         return responses.not_found()
+    rest = parts[2:]
     user: User | None = None
     if token is not None:
         user = state.find_user(token)
@@ -67,9 +92,19 @@ def _route(state: ServerState, request: Request, token: str | None, now: float) 
         revoked = state.revocation(token)
         if revoked is not None:
             return responses.bad_token(revoked)
-    rest = parts[2:]
+        scopes = state.token_scopes(token)
+        if scopes is not None and scope_of(method, rest) not in scopes:
+            return responses.insufficient_scopes()
     if rest == ["users", "self"] and method == "GET":
         return responses.json_response(200, user.to_json()) if user else responses.unauthenticated()
+    if rest[:1] == ["accounts"] and len(rest) == 3 and rest[2] == "courses" and method == "GET":
+        if user is None:
+            return responses.unauthenticated()
+        return courses_api.account_courses(state, request, user, rest[1])
+    if rest[:1] == ["courses"] and len(rest) == 3 and rest[2] == "sections" and method == "GET":
+        if user is None:
+            return responses.unauthenticated()
+        return courses_api.course_sections(state, request, rest[1])
     if rest[:1] == ["accounts"] and 3 <= len(rest) <= 6 and rest[2] == "reports":
         if user is None:
             return responses.unauthenticated()
@@ -129,4 +164,5 @@ def _show(state: ServerState, course_id: int, raw_id: str, user: User, now: floa
         return responses.not_found()
     if report.user_id != user.id:
         return responses.unauthorized()
+    report.note_status_read(now)
     return _render(state, report, now)

@@ -173,6 +173,49 @@ class EmulatorControl:
         """Set a token's throttle bucket."""
         self._call("POST", "rate_limit", {"token": token, "remaining": value})
 
+    def set_throttle(self, **settings: float) -> None:
+        """Throttle settings by name (``request_seconds``, ``up_front_cost``, ``request_cost``, ...)."""
+        self._call("PUT", "throttle", settings)
+
+    def add_catalog_course(self, course_id: int, **fields: Any) -> None:
+        """A course the account course list shows (``section_ids``, ``enrollment_term_id``, ...)."""
+        self._call("POST", "catalog/courses", {"course_id": course_id, **fields})
+
+    def add_term_courses(self, count: int, **fields: Any) -> list[int]:
+        """``count`` published courses of a term (``first_id``, ``enrollment_term_id``, ...): their ids."""
+        made = self._call("POST", "catalog/term_courses", {"count": count, **fields})
+        return [int(course_id) for course_id in made]
+
+    def add_developer_key(
+        self,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        role: str = "admin",
+        scopes: list[str] | None = None,
+        expires_in: int = 3600,
+    ) -> None:
+        """A developer key and a refresh token for it (see ``CanvasEmulator.add_developer_key``)."""
+        payload = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+            "role": role,
+            "scopes": scopes,
+            "expires_in": expires_in,
+        }
+        self._call("POST", "developer_keys", payload)
+
+    def expire_access_tokens(self) -> int:
+        """End every developer key access token now; return how many were live."""
+        return int(self._call("POST", "expire_access_tokens")["expired"])
+
+    def tokens_issued(self, client_id: str | None = None) -> int:
+        """Access tokens the token endpoint made, for one developer key or in total."""
+        issued = self.stats()["tokens_issued"]
+        return sum(issued.values()) if client_id is None else int(issued.get(client_id, 0))
+
     def revoke(self, token: str) -> None:
         """Make a token answer 401 ``Revoked access token.``."""
         self._call("POST", "revoke", {"token": token})

@@ -16,6 +16,11 @@ Control requests need no token and are never recorded, throttled or faulted.
 | ``GET /__emulator__/reports/<id>`` | the report JSON (not counted as a read) |
 | ``POST /__emulator__/reports/<id>/finish`` | ``{"outcome": "complete"}`` |
 | ``POST /__emulator__/rate_limit`` | ``{"token": ..., "remaining": float}`` |
+| ``PUT /__emulator__/throttle`` | ``{"request_seconds": 0.1, ...}`` (``set_throttle``) |
+| ``POST /__emulator__/catalog/courses`` | one listed course: ``{"course_id": int, ...add_catalog_course}`` |
+| ``POST /__emulator__/catalog/term_courses`` | ``{"count": int, ...add_term_courses}``: their ids |
+| ``POST /__emulator__/developer_keys`` | ``{"client_id", "client_secret", "refresh_token", ...}`` |
+| ``POST /__emulator__/expire_access_tokens`` | end every developer key access token now |
 | ``POST /__emulator__/revoke`` | ``{"token": ...}`` |
 | ``POST /__emulator__/reset_records`` | forget records and counters |
 | ``POST /__emulator__/reset`` | full reset (reports, faults, behaviour, throttle, records) |
@@ -92,6 +97,27 @@ def _dispatch(emu: EmulatorState, method: str, route: str, payload: Any) -> Resp
     if (method, route) == ("POST", "rate_limit"):
         emu.set_rate_limit_remaining(str(payload["token"]), float(payload["remaining"]))
         return ok
+    if (method, route) == ("PUT", "throttle"):
+        emu.set_throttle(**{str(k): float(v) for k, v in dict(payload).items()})
+        return ok
+    if (method, route) == ("POST", "catalog/courses"):
+        values = dict(payload)
+        emu.add_catalog_course(int(values.pop("course_id")), **values)
+        return ok
+    if (method, route) == ("POST", "catalog/term_courses"):
+        values = dict(payload)
+        return json_response(200, emu.add_term_courses(int(values.pop("count")), **values))
+    if (method, route) == ("POST", "developer_keys"):
+        values = dict(payload)
+        emu.add_developer_key(
+            str(values.pop("client_id")),
+            str(values.pop("client_secret")),
+            str(values.pop("refresh_token")),
+            **values,
+        )
+        return ok
+    if (method, route) == ("POST", "expire_access_tokens"):
+        return json_response(200, {"expired": emu.expire_access_tokens()})
     if (method, route) == ("POST", "revoke"):
         emu.revoke(str(payload["token"]))
         return ok

@@ -68,7 +68,11 @@ class CanvasEmulator(EmulatorState):
 
     # ---------------------------------------------------------------------------- lifecycle
     def start(self) -> CanvasEmulator:
-        """Bind the three ports and serve from a daemon thread; returns self."""
+        """
+        Bind the three ports and serve from a daemon thread; returns self. Started again after
+        :meth:`stop`, it binds the ports it had, with its state (reports, tokens, courses) intact:
+        an outage clients see as refused connections, then Canvas back where it was.
+        """
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
         loop = asyncio.new_event_loop()
@@ -101,18 +105,30 @@ class CanvasEmulator(EmulatorState):
         return self
 
     async def _bind(self) -> None:
-        serve_api = self._server("api", api.handle)
+        async def answer_api(request: Request) -> Response:
+            """Admit (throttle), take the request's server time, answer: each step under the lock."""
+            with self._lock:
+                refused = api.admit(self, request)
+            if refused is not None:
+                return refused
+            if self.request_seconds > 0:  # the up-front cost stays in the bucket meanwhile
+                await asyncio.sleep(self.request_seconds)
+            with self._lock:
+                return api.answer(self, request)
 
         async def api_or_control(request: Request) -> Response:
             if request.path.startswith(control.PREFIX):  # never recorded, throttled or faulted
                 return control.handle(self, request)
-            return await serve_api(request)
+            return await serve_with_faults(self, "api", request, lambda: answer_api(request))
 
         api_server = HttpServer(api_or_control)
         storage_server = HttpServer(self._server("storage", storage.handle))
         files_server = HttpServer(self._server("files", downloads.handle))
         self._servers = [api_server, storage_server, files_server]
-        api_port, storage_port, files_port = self._requested_ports
+        # Started again after a stop: the same ports (Canvas back where clients expect it).
+        api_port, storage_port, files_port = (
+            (self.port, self.storage_port, self.files_port) if self.port else self._requested_ports
+        )
         self.port = await api_server.start(self.host, api_port)
         self.storage_port = await storage_server.start(self.host, storage_port)
         self.files_port = await files_server.start(self.host, files_port)

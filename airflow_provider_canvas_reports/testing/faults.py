@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import TYPE_CHECKING
 
 from airflow_provider_canvas_reports.testing import responses
@@ -11,7 +12,7 @@ from airflow_provider_canvas_reports.testing.models import FAULTS_AFTER_ACTION, 
 from airflow_provider_canvas_reports.testing.storage import misaligned_range
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from airflow_provider_canvas_reports.testing.http import Request
     from airflow_provider_canvas_reports.testing.interface import ServerState
@@ -51,7 +52,7 @@ def fault_response(
 
 
 async def serve_with_faults(
-    state: ServerState, server: str, request: Request, action: Callable[[], Response]
+    state: ServerState, server: str, request: Request, action: Callable[[], Response | Awaitable[Response]]
 ) -> Response:
     """Record the request, then answer it through ``action``, applying at most one matching fault.
 
@@ -66,7 +67,8 @@ async def serve_with_faults(
     else:
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay)
-        response = action()
+        answered = action()
+        response = await answered if inspect.isawaitable(answered) else answered
         if fault is not None:
             response = await _after_action(fault, server, response, state)
     if record is not None:

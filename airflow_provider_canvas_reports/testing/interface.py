@@ -10,9 +10,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from airflow_provider_canvas_reports.testing.account_reports import AccountReport
+    from airflow_provider_canvas_reports.testing.catalog import CatalogCourse
     from airflow_provider_canvas_reports.testing.http import Request
-    from airflow_provider_canvas_reports.testing.models import Fault, RecordedRequest, ReportBehaviour, User
+    from airflow_provider_canvas_reports.testing.models import (
+        DeveloperKey,
+        Fault,
+        RecordedRequest,
+        ReportBehaviour,
+        User,
+    )
     from airflow_provider_canvas_reports.testing.reports import Attachment, Report
 
 
@@ -51,6 +60,10 @@ class ServerState(Protocol):
     def settle_capacity(self, client: str, now: float, *, served: bool) -> float:
         """Replace the up-front cost by the real one (none if not served); the remaining capacity."""
 
+    @property
+    def request_seconds(self) -> float:
+        """Seconds each API request takes to answer (its up-front cost stays in the bucket meanwhile)."""
+
     # --- users and courses
     def find_user(self, token: str) -> User | None:
         """The user a token was issued to (revoked or not); None for an unknown token."""
@@ -60,6 +73,33 @@ class ServerState(Protocol):
 
     def resolve_course(self, raw: str) -> int | None:
         """The numeric id a decoded ``:course_id`` segment names; None if no such course."""
+
+    # --- developer keys (OAuth2)
+    @property
+    def oauth_grant_error(self) -> str:
+        """The ``error`` an unknown refresh token gets (``invalid_request`` or ``invalid_grant``)."""
+
+    def developer_key(self, client_id: str) -> DeveloperKey | None:
+        """The developer key with this client id, or None."""
+
+    def refresh_grant(self, refresh_token: str) -> tuple[str, User] | None:
+        """``(client id, user)`` a refresh token was made for, or None."""
+
+    def issue_access_token(self, client_id: str, user: User, now: float) -> str:
+        """A new access token for ``user`` from the key ``client_id`` (counted)."""
+
+    def token_scopes(self, token: str) -> tuple[str, ...] | None:
+        """The scopes a token may use; None: any route."""
+
+    # --- the course catalog
+    def list_courses(self, account_id: int, query: Mapping[str, list[str]]) -> list[CatalogCourse]:
+        """The catalog courses of an account and its sub-accounts that ``query`` keeps, by id."""
+
+    def catalog_course(self, course_id: int) -> CatalogCourse:
+        """A course with its sections (one section, 1, for a course the catalog does not hold)."""
+
+    def root_account_of(self, account_id: int) -> int:
+        """The root account above ``account_id``."""
 
     # --- reports and files
     def behaviour_for(self, course_id: int) -> ReportBehaviour:

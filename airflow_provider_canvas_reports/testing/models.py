@@ -77,6 +77,11 @@ class User:
         """Whether the user holds the account right ``read_reports`` (account admins)."""
         return self.role == "admin"
 
+    @property
+    def can_list_courses(self) -> bool:
+        """Whether the user holds the account right ``read_course_list`` (account admins)."""
+        return self.role == "admin"
+
     def to_json(self) -> dict[str, Any]:
         """``GET /api/v1/users/self``."""
         first, _, last = self.name.partition(" ")
@@ -92,6 +97,29 @@ class User:
         }
 
 
+@dataclass(frozen=True)
+class DeveloperKey:
+    """An OAuth2 developer key: its client id and secret, and the scopes it enforces.
+
+    ``scopes``: the ``url:VERB|/api/v1/...`` routes its access tokens may call; None: the key does
+    not enforce scopes (any route). ``expires_in``: seconds an access token made from it lives.
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...] | None = None
+    expires_in: int = 3600
+
+
+@dataclass
+class AccessGrant:
+    """An access token made from a developer key's refresh token: whose, and until when."""
+
+    user: User
+    client_id: str
+    expires_at: float
+
+
 @dataclass
 class ReportBehaviour:
     """How reports started from now on progress (captured per report when it is created).
@@ -100,6 +128,9 @@ class ReportBehaviour:
     ``running_seconds``: time spent ``running``.
     ``outcome``: ``"complete"`` or ``"error"`` (a report without sections/enrollments always errors).
     ``hold``: stay ``running`` until :meth:`CanvasEmulator.finish_report` is called.
+    ``reads_to_finish``: with ``hold``, a course report also completes on its own on its status read
+    number ``reads_to_finish`` (0: never). With 2, a sensor's first check sees it running and defers,
+    and the trigger's first poll sees it complete: a deferral on any machine, at any speed.
     ``progress``: include a (non-monotonic) ``progress`` key; current Canvas sends none.
     ``file_size``: target size in bytes of the generated file (exact once above the minimal DOCX size).
     ``storage``: ``"redirect"`` (302 to the storage host) or ``"local"`` (the API host serves the bytes).
@@ -118,6 +149,7 @@ class ReportBehaviour:
     running_seconds: float = 0.2
     outcome: str = "complete"
     hold: bool = False
+    reads_to_finish: int = 0
     progress: bool = False
     file_size: int = 20_000
     storage: str = "redirect"
@@ -140,8 +172,8 @@ class ReportBehaviour:
                 raise ValueError(f"{name} must be one of {sorted(allowed)}, not {value!r}")
         if not 0 <= self.file_size <= MAX_FILE_SIZE:
             raise ValueError(f"file_size must be between 0 and {MAX_FILE_SIZE}")
-        if self.rows < 0:
-            raise ValueError("rows must not be negative")
+        if self.rows < 0 or self.reads_to_finish < 0:
+            raise ValueError("rows and reads_to_finish must not be negative")
         if self.created_seconds < 0 or self.running_seconds < 0:
             raise ValueError("created_seconds and running_seconds must not be negative")
 
@@ -257,6 +289,10 @@ class Counters:
     connections: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SERVERS, 0))
     posts: dict[int, int] = field(default_factory=dict)
     account_posts: dict[int, int] = field(default_factory=dict)
+    #: Access tokens made at ``/login/oauth2/token``, per developer key's client id.
+    tokens_issued: dict[str, int] = field(default_factory=dict)
+    #: Requests answered ``403 (Rate Limit Exceeded)`` by the throttle (injected faults excluded).
+    throttled: int = 0
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:

@@ -121,6 +121,8 @@ class Report:
     forced_outcome: str | None = None
     attachment: Attachment | None = None
     reads_after_end: int = 0
+    #: Status reads answered so far (``GET .../reports/:type/:id``).
+    status_reads: int = 0
     _start: float | None = None
     _end: float | None = None
     _resolved: bool = False
@@ -151,6 +153,13 @@ class Report:
         self.forced_end, self.forced_outcome = now, outcome
         self._start = now if self._start is None else min(self._start, now)
         self._end, self._resolved = now, True
+
+    def note_status_read(self, now: float) -> None:
+        """Count a status read; a held report with ``reads_to_finish`` completes on that read."""
+        self.status_reads += 1
+        wanted = self.behaviour.reads_to_finish
+        if self.behaviour.hold and wanted and self.status_reads >= wanted:
+            self.force_finish(self.behaviour.outcome, now)
 
     def schedule(self) -> tuple[float | None, float | None]:
         """``(start, end)``; ``None`` while unknown (held, or queued behind a held report)."""

@@ -32,6 +32,11 @@ def bad_token(message: str) -> Response:
     return json_response(401, {"errors": [{"message": message}]}, [WWW_AUTHENTICATE])
 
 
+def insufficient_scopes() -> Response:
+    """401 for a call outside a scoped key's scopes: no ``WWW-Authenticate`` (a new token won't help)."""
+    return json_response(401, {"errors": [{"message": "Insufficient scopes on access token."}]})
+
+
 def unauthorized() -> Response:
     """403 when the user lacks the right (or the report is someone else's)."""
     payload = {

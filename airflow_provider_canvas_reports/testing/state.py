@@ -7,6 +7,7 @@ from theirs, so all state sits behind one lock held only for short, non-blocking
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 import time
 from dataclasses import replace
@@ -14,20 +15,25 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from airflow_provider_canvas_reports.testing.account_reports import ACCOUNT_REPORT_TYPES, AccountReport
+from airflow_provider_canvas_reports.testing.catalog import CatalogCourse, CatalogSection, select_courses
 from airflow_provider_canvas_reports.testing.models import (
     DEFAULT_TOKENS,
     READ_REPORTS_ROLES,
+    AccessGrant,
     Counters,
+    DeveloperKey,
     Fault,
     RecordedRequest,
     ReportBehaviour,
     User,
 )
-from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan, default_plan
+from airflow_provider_canvas_reports.testing.pace_plans import CoursePlan, PlannedSection, default_plan
 from airflow_provider_canvas_reports.testing.reports import Attachment, Report
-from airflow_provider_canvas_reports.testing.throttle import LeakyBucketThrottle
+from airflow_provider_canvas_reports.testing.throttle import BucketSettings, LeakyBucketThrottle
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from airflow_provider_canvas_reports.testing.http import Request
 
 ALTERNATE_ID_KINDS = ("sis_course_id", "sis_integration_id", "lti_context_id", "uuid")
@@ -59,14 +65,28 @@ class EmulatorState:
         self.port = self.storage_port = self.files_port = 0
         self._initial_tokens = dict(tokens if tokens is not None else DEFAULT_TOKENS)
         self.record_requests = record_requests
-        #: Throttle settings, read on every request.
-        self.rate_limit_high_water = 600.0
-        self.request_cost = 1.0
-        self.leak_rate = 10.0
-        #: Units reserved while a request is in flight (Canvas: 50). See ``LeakyBucketThrottle``.
-        self.up_front_cost = 0.0
+        self._default_throttle()
+        #: What ``/login/oauth2/token`` calls an unknown refresh token: canvas-lms's
+        #: ``invalid_request`` or, as other OAuth servers do, ``invalid_grant``.
+        self.oauth_grant_error = "invalid_request"
         self.default_behaviour = ReportBehaviour()
         self._reset_all()
+
+    def _default_throttle(self) -> None:
+        """Canvas's throttle settings (see :mod:`.throttle`), read on every request."""
+        #: The bucket is full at this level: a request that finds it so is refused.
+        self.rate_limit_high_water = 600.0
+        #: The most the bucket holds.
+        self.rate_limit_maximum = 800.0
+        #: What each answered request costs (Canvas: its CPU and database seconds).
+        self.request_cost = 1.0
+        #: Units the bucket loses a second.
+        self.leak_rate = 10.0
+        #: Units reserved while a request is in flight (Canvas: 50): the cost of concurrency.
+        self.up_front_cost = 50.0
+        #: Seconds each API request takes to answer (Canvas's server time; 0: at once). While it
+        #: runs, its up-front cost stays in the bucket, so concurrent requests fill it.
+        self.request_seconds = 0.0
 
     # ------------------------------------------------------------------------------------ URLs
     @property
@@ -119,6 +139,11 @@ class EmulatorState:
             self._objects: dict[str, Attachment] = {}
             self._signatures: dict[str, tuple[str, float]] = {}
             self._faults: list[Fault] = []
+            self._catalog: dict[int, CatalogCourse] = {}
+            self._account_parents: dict[int, int] = {}
+            self._developer_keys: dict[str, DeveloperKey] = {}
+            self._refresh_tokens: dict[str, tuple[str, User]] = {}
+            self._access_tokens: dict[str, AccessGrant] = {}
             self._throttle = LeakyBucketThrottle()
             self._records: list[RecordedRequest] = []
             self._counters = Counters()
@@ -180,6 +205,7 @@ class EmulatorState:
         with self._lock:
             self._added_courses.discard(course_id)
             self._removed_courses.add(course_id)
+            self._catalog.pop(course_id, None)
 
     def _course_exists(self, course_id: int) -> bool:
         if course_id in self._removed_courses:
@@ -205,11 +231,188 @@ class EmulatorState:
             return course_id if course_id is not None and self._course_exists(course_id) else None
 
     # ------------------------------------------------------------------------------- accounts
-    def add_account(self, account_id: int, *, sis_account_id: str | None = None) -> None:
-        """Give account ``account_id`` (accounts 1..999 exist already) an ``sis_account_id``."""
+    def add_account(
+        self, account_id: int, *, sis_account_id: str | None = None, parent_account_id: int | None = None
+    ) -> None:
+        """
+        Give account ``account_id`` (accounts 1..999 exist already) an ``sis_account_id``, and make
+        it a sub-account of ``parent_account_id`` (every account is under the root account, 1).
+        """
         with self._lock:
             if sis_account_id is not None:
                 self._account_sis_ids[sis_account_id] = account_id
+            if parent_account_id is not None:
+                if self._within(parent_account_id, account_id):
+                    raise ValueError(f"account {parent_account_id} is under {account_id} already")
+                self._account_parents[account_id] = parent_account_id
+
+    def _within(self, account_id: int, ancestor: int) -> bool:
+        """Whether ``account_id`` is ``ancestor`` or lies under it (the root holds every account)."""
+        seen = set()
+        current: int | None = account_id
+        while current is not None and current not in seen:
+            if current == ancestor:
+                return True
+            seen.add(current)
+            parent = ROOT_ACCOUNT_ID if current != ROOT_ACCOUNT_ID else None
+            current = self._account_parents.get(current, parent)
+        return False
+
+    def root_account_of(self, account_id: int) -> int:
+        """The root account above ``account_id`` (the emulator has one)."""
+        return ROOT_ACCOUNT_ID
+
+    # ------------------------------------------------------------------------- course catalog
+    def add_catalog_course(
+        self,
+        course_id: int,
+        *,
+        name: str | None = None,
+        account_id: int = ROOT_ACCOUNT_ID,
+        enrollment_term_id: int = 1,
+        sis_course_id: str | None = None,
+        workflow_state: str = "available",
+        students: int = 20,
+        section_ids: Iterable[int] | None = None,
+    ) -> CatalogCourse:
+        """
+        Make a course that ``GET /api/v1/accounts/:id/courses`` lists, with its sections
+        (``section_ids``; None: one section, ``course_id * 10``; ``[]``: none) and an
+        ``sis_course_id`` that reaches it. Its pace reports know exactly these sections.
+        """
+        sections = [course_id * 10] if section_ids is None else list(section_ids)
+        course = CatalogCourse(
+            id=course_id,
+            name=name or f"Course {course_id}",
+            account_id=account_id,
+            enrollment_term_id=enrollment_term_id,
+            sis_course_id=sis_course_id,
+            workflow_state=workflow_state,
+            students=students,
+            sections=tuple(
+                CatalogSection(s, f"Section {s}", f"{sis_course_id}-{s}" if sis_course_id else None)
+                for s in sections
+            ),
+        )
+        self.add_course(course_id, sis_course_id=sis_course_id)
+        with self._lock:
+            self._catalog[course_id] = course
+        return course
+
+    def add_term_courses(
+        self,
+        count: int,
+        *,
+        first_id: int = 10_001,
+        enrollment_term_id: int = 1,
+        account_id: int = ROOT_ACCOUNT_ID,
+        sections_per_course: int = 1,
+    ) -> list[int]:
+        """``count`` published courses of one term, ids from ``first_id``, each with its sections."""
+        made = []
+        for course_id in range(first_id, first_id + count):
+            self.add_catalog_course(
+                course_id,
+                name=f"Term {enrollment_term_id} Course {course_id}",
+                account_id=account_id,
+                enrollment_term_id=enrollment_term_id,
+                sis_course_id=f"T{enrollment_term_id}-C{course_id}",
+                section_ids=[course_id * 10 + i for i in range(sections_per_course)],
+            )
+            made.append(course_id)
+        return made
+
+    def list_courses(self, account_id: int, query: Mapping[str, list[str]]) -> list[CatalogCourse]:
+        """The catalog courses of ``account_id`` (and its sub-accounts) that ``query`` keeps, by id."""
+        with self._lock:
+            return select_courses(self._catalog.values(), query, account_id, self._within)
+
+    def catalog_course(self, course_id: int) -> CatalogCourse:
+        """A course of the catalog, or (for any other course that exists) one with one section, 1."""
+        with self._lock:
+            found = self._catalog.get(course_id)
+            if found is not None:
+                return found
+            name = self.course_plan(course_id).course_name
+            return CatalogCourse(id=course_id, name=name, sections=(CatalogSection(1, "Section 1"),))
+
+    # ------------------------------------------------------------------------- developer keys
+    def add_developer_key(
+        self,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        *,
+        role: str = "admin",
+        scopes: Iterable[str] | None = None,
+        expires_in: int = 3600,
+    ) -> None:
+        """
+        A developer key and a refresh token made for it (a user with ``role``): access tokens from
+        ``POST /login/oauth2/token`` live ``expires_in`` seconds, and may call only the routes
+        ``scopes`` names (``url:GET|/api/v1/...``; None: any route).
+        """
+        with self._lock:
+            self._developer_keys[client_id] = DeveloperKey(
+                client_id, client_secret, None if scopes is None else tuple(scopes), int(expires_in)
+            )
+            user_id = next(self._user_ids)
+            user = User(user_id, role, f"Emulator Integration {user_id}")
+            self._refresh_tokens[refresh_token] = (client_id, user)
+
+    def expire_access_tokens(self) -> int:
+        """End every access token made from a developer key now; return how many were live."""
+        with self._lock:
+            now = time.time()
+            live = [grant for grant in self._access_tokens.values() if grant.expires_at > now]
+            for grant in live:
+                grant.expires_at = now
+            return len(live)
+
+    def tokens_issued(self, client_id: str | None = None) -> int:
+        """Access tokens ``/login/oauth2/token`` made, for one developer key or in total."""
+        with self._lock:
+            issued = self._counters.tokens_issued
+            return sum(issued.values()) if client_id is None else issued.get(client_id, 0)
+
+    @property
+    def access_tokens(self) -> list[str]:
+        """Every access token ``/login/oauth2/token`` made (a test looks for them where they must not be)."""
+        with self._lock:
+            return list(self._access_tokens)
+
+    @property
+    def throttled_count(self) -> int:
+        """Requests the throttle answered 403 (Rate Limit Exceeded) since the counters were reset."""
+        with self._lock:
+            return self._counters.throttled
+
+    def developer_key(self, client_id: str) -> DeveloperKey | None:
+        """The developer key with this client id, or None."""
+        with self._lock:
+            return self._developer_keys.get(client_id)
+
+    def refresh_grant(self, refresh_token: str) -> tuple[str, User] | None:
+        """``(client id, user)`` a refresh token was made for, or None."""
+        with self._lock:
+            return self._refresh_tokens.get(refresh_token)
+
+    def issue_access_token(self, client_id: str, user: User, now: float) -> str:
+        """A new access token for ``user`` from the key ``client_id`` (counted)."""
+        with self._lock:
+            key = self._developer_keys[client_id]
+            token = f"{user.id}~{secrets.token_urlsafe(32)}"
+            self._access_tokens[token] = AccessGrant(user, client_id, now + key.expires_in)
+            issued = self._counters.tokens_issued
+            issued[client_id] = issued.get(client_id, 0) + 1
+            return token
+
+    def token_scopes(self, token: str) -> tuple[str, ...] | None:
+        """The scopes a token may use; None: any (a personal token, or a key without scopes)."""
+        with self._lock:
+            grant = self._access_tokens.get(token)
+            key = self._developer_keys.get(grant.client_id) if grant is not None else None
+            return key.scopes if key is not None else None
 
     def resolve_account(self, raw: str) -> int | None:
         """The numeric id a decoded ``:account_id`` segment names (``self``: the root), or None."""
@@ -280,9 +483,19 @@ class EmulatorState:
                 self._plans[course_id] = plan
 
     def course_plan(self, course_id: int) -> CoursePlan:
-        """The plan a new report of ``course_id`` gets (:func:`~.pace_plans.default_plan` unless set)."""
+        """
+        The plan a new report of ``course_id`` gets: the one set, else :func:`~.pace_plans.default_plan`
+        (named and sectioned as the catalog has the course, if it does).
+        """
         with self._lock:
-            return self._plans.get(course_id) or default_plan(course_id)
+            plan = self._plans.get(course_id)
+            if plan is not None:
+                return plan
+            course = self._catalog.get(course_id)
+            if course is None:
+                return default_plan(course_id)
+            sections = tuple(PlannedSection(s.id, s.name, students=course.students) for s in course.sections)
+            return replace(default_plan(course_id), course_name=course.name, sections=sections)
 
     def finish_report(self, report_id: int, outcome: str = "complete") -> None:
         """End a report (course or account) now (for ``hold=True``): ``complete`` or ``error``."""
@@ -346,7 +559,27 @@ class EmulatorState:
     def set_rate_limit_remaining(self, token: str, value: float) -> None:
         """Set ``token``'s bucket so that ``X-Rate-Limit-Remaining`` is ``value`` now (then it leaks)."""
         with self._lock:
-            self._throttle.set_remaining(f"token:{token}", value, self.rate_limit_high_water, time.time())
+            self._throttle.set_remaining(f"token:{token}", value, self._bucket_settings(), time.time())
+
+    def set_throttle(self, **settings: float) -> None:
+        """
+        Change throttle settings by name: ``rate_limit_high_water``, ``rate_limit_maximum``,
+        ``request_cost``, ``leak_rate``, ``up_front_cost``, ``request_seconds``.
+        """
+        names = ("rate_limit_high_water", "rate_limit_maximum", "request_cost", "leak_rate", "up_front_cost")
+        unknown = set(settings) - {*names, "request_seconds"}
+        if unknown:
+            raise ValueError(f"unknown throttle settings {sorted(unknown)}")
+        with self._lock:
+            for name, value in settings.items():
+                if float(value) < 0:
+                    raise ValueError(f"{name} must not be negative")
+                setattr(self, name, float(value))
+
+    def _bucket_settings(self) -> BucketSettings:
+        return BucketSettings(
+            self.rate_limit_high_water, self.rate_limit_maximum, self.leak_rate, self.up_front_cost
+        )
 
     # ------------------------------------------------------------------------------- records
     def record(self, server: str, request: Request) -> RecordedRequest | None:
@@ -424,8 +657,8 @@ class EmulatorState:
         with self._lock:
             self._reset_all()
             self.default_behaviour = ReportBehaviour()
-            self.rate_limit_high_water, self.request_cost, self.leak_rate = 600.0, 1.0, 10.0
-            self.up_front_cost = 0.0
+            self._default_throttle()
+            self.oauth_grant_error = "invalid_request"
 
     def stats(self) -> dict[str, Any]:
         """Counters as a JSON-ready dict (also served at ``/__emulator__/stats``)."""
@@ -435,6 +668,8 @@ class EmulatorState:
                 "post_count": sum(counters.posts.values()),
                 "post_counts": {str(k): v for k, v in counters.posts.items()},
                 "account_post_counts": {str(k): v for k, v in counters.account_posts.items()},
+                "tokens_issued": dict(counters.tokens_issued),
+                "throttled": counters.throttled,
                 "request_count": sum(counters.requests.values()),
                 "requests": dict(counters.requests),
                 "connections": dict(counters.connections),
@@ -581,24 +816,26 @@ class EmulatorState:
     def find_user(self, token: str) -> User | None:
         """The user a token was issued to (revoked or not); None for an unknown token."""
         with self._lock:
-            return self._users.get(token)
+            grant = self._access_tokens.get(token)
+            return grant.user if grant is not None else self._users.get(token)
 
     def revocation(self, token: str) -> str | None:
         """Canvas's message for a revoked or expired token; None while the token is good."""
         with self._lock:
+            grant = self._access_tokens.get(token)
+            if grant is not None and grant.expires_at <= time.time():
+                return "Invalid access token."
             return self._revoked.get(token)
 
     def reserve_capacity(self, client: str, now: float) -> bool:
-        """Charge the up-front cost to ``client``'s bucket; whether the request's cost still fits."""
+        """Charge the up-front cost to ``client``'s bucket; whether the request may proceed."""
         with self._lock:
-            return self._throttle.reserve(
-                client, self.up_front_cost, self.request_cost, self.rate_limit_high_water, self.leak_rate, now
-            )
+            return self._throttle.reserve(client, self._bucket_settings(), now)
 
     def settle_capacity(self, client: str, now: float, *, served: bool) -> float:
-        """Replace the up-front cost by the real one (none if not served); the remaining capacity."""
+        """Replace the up-front cost by the real one (none if refused, and counted); the capacity left."""
         with self._lock:
+            if not served:
+                self._counters.throttled += 1
             cost = self.request_cost if served else 0.0
-            return self._throttle.settle(
-                client, cost, self.up_front_cost, self.rate_limit_high_water, self.leak_rate, now
-            )
+            return self._throttle.settle(client, cost, self._bucket_settings(), now)

@@ -1,4 +1,13 @@
-"""Canvas's request throttle: a leaky bucket per client (token, else IP address)."""
+"""Canvas's request throttle (canvas-lms ``app/middleware/request_throttle.rb``): a leaky bucket per client.
+
+The client is the access token (else the IP address). Each request first adds an up-front cost
+(Canvas: 50) to its bucket and is refused when the bucket is then at or above the high-water mark
+(600); once answered, the up-front cost is replaced by what the request really cost (Canvas: its
+CPU and database seconds). The bucket leaks (Canvas: 10 units a second) and never holds more than
+its maximum (800). So a client making requests one after another is rarely refused, while one
+with a dozen requests in flight at once fills the bucket with their up-front costs and is refused
+until some finish: the pre-flight cost of concurrency that throttles a wide fan-out.
+"""
 
 from __future__ import annotations
 
@@ -14,47 +23,50 @@ class _Bucket:
     touched: float = 0.0
 
 
-class LeakyBucketThrottle:
-    """Buckets keyed by client identifier.
+@dataclass(frozen=True)
+class BucketSettings:
+    """Canvas's ``request_throttle.*`` settings, with its defaults."""
 
-    A request is refused when its cost no longer fits under the high-water mark. Canvas checks
-    ``level >= high_water`` after reserving 50 units up front, which refuses requests once fewer than
-    50 units remain; with the emulator's default ``up_front_cost`` of 0 it refuses them once fewer than
-    ``request_cost`` units remain, so ``set_rate_limit_remaining(token, 0)`` throttles the next request.
-    """
+    high_water: float = 600.0
+    maximum: float = 800.0
+    leak_rate: float = 10.0
+    up_front_cost: float = 50.0
+
+
+class LeakyBucketThrottle:
+    """Buckets keyed by client identifier, leaking and filling as canvas-lms's Lua script does."""
 
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
 
-    def _bucket(self, client: str, now: float, leak_rate: float) -> _Bucket:
+    def _increment(self, client: str, amount: float, settings: BucketSettings, now: float) -> _Bucket:
+        """Leak the bucket up to ``now``, then add ``amount``, keeping it within ``[0, maximum]``."""
         bucket = self._buckets.get(client)
         if bucket is None:
             bucket = self._buckets[client] = _Bucket(0.0, now)
         elapsed = now - bucket.touched
         if elapsed > 0:
-            bucket.level = max(0.0, bucket.level - elapsed * leak_rate)
+            bucket.level = max(0.0, bucket.level - elapsed * settings.leak_rate)
             bucket.touched = now
+        bucket.level = min(settings.maximum, max(0.0, bucket.level + amount))
         return bucket
 
-    def reserve(
-        self, client: str, up_front: float, cost: float, high_water: float, leak_rate: float, now: float
-    ) -> bool:
-        """Add the up-front cost, then tell whether the request may proceed (its cost still fits)."""
-        bucket = self._bucket(client, now, leak_rate)
-        bucket.level += up_front
-        return bucket.level + cost <= high_water
+    def reserve(self, client: str, settings: BucketSettings, now: float) -> bool:
+        """Add the up-front cost; whether the request may proceed (the bucket is not full)."""
+        return self._increment(client, settings.up_front_cost, settings, now).level < settings.high_water
 
-    def settle(
-        self, client: str, cost: float, up_front: float, high_water: float, leak_rate: float, now: float
-    ) -> float:
-        """Replace the up-front cost by the real cost; return the remaining capacity."""
-        bucket = self._bucket(client, now, leak_rate)
-        bucket.level = max(0.0, bucket.level + cost - up_front)
-        return high_water - bucket.level
+    def settle(self, client: str, cost: float, settings: BucketSettings, now: float) -> float:
+        """Replace the up-front cost by the real ``cost``; return the remaining capacity."""
+        bucket = self._increment(client, cost - settings.up_front_cost, settings, now)
+        return settings.high_water - bucket.level
 
-    def set_remaining(self, client: str, remaining: float, high_water: float, now: float) -> None:
-        """Force the bucket so that ``high_water - level == remaining``."""
-        self._buckets[client] = _Bucket(high_water - remaining, now)
+    def set_remaining(self, client: str, remaining: float, settings: BucketSettings, now: float) -> None:
+        """Force the bucket so that ``high_water - level == remaining`` (``level`` may pass ``maximum``)."""
+        self._buckets[client] = _Bucket(settings.high_water - remaining, now)
+
+    def remaining(self, client: str, settings: BucketSettings, now: float) -> float:
+        """The capacity left to ``client`` now (what ``X-Rate-Limit-Remaining`` would say)."""
+        return settings.high_water - self._increment(client, 0.0, settings, now).level
 
     def clear(self) -> None:
         """Empty every bucket."""

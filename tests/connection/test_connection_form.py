@@ -6,9 +6,11 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
 from airflow_provider_canvas_reports.client.settings import (
     DEFAULTS,
+    DEVELOPER_KEY_EXTRAS,
     CanvasSettings,
     build_settings,
     default_text,
@@ -23,8 +25,9 @@ def settings_from(extras: dict) -> CanvasSettings:
 
 
 def test_every_extra_the_hook_reads_is_in_the_form_with_its_default():
-    assert set(CONN_FIELDS) == set(DEFAULTS)
-    for name, field in CONN_FIELDS.items():
+    assert set(CONN_FIELDS) == set(DEFAULTS) | set(DEVELOPER_KEY_EXTRAS)
+    for name in DEFAULTS:
+        field = CONN_FIELDS[name]
         assert field["description"].endswith(f"Default: {default_text(name)}."), name
         if not isinstance(DEFAULTS[name], bool):
             assert UI_FIELD_BEHAVIOUR["placeholders"][name].startswith(default_text(name)), name
@@ -71,3 +74,35 @@ def test_verify_ssl_refuses_a_path_that_does_not_exist(tmp_path):
 
 def test_the_form_field_for_verify_ssl_is_text_not_a_checkbox():
     assert CONN_FIELDS["verify_ssl"]["schema"]["type"] == ["string", "null"]
+
+
+def test_the_form_offers_a_developer_key_beside_the_access_token_with_its_secrets_masked():
+    assert list(CONN_FIELDS)[:3] == ["client_id", "client_secret", "refresh_token"]
+    assert [CONN_FIELDS[name]["label"] for name in DEVELOPER_KEY_EXTRAS] == [
+        "Developer key: client ID",
+        "Developer key: client secret",
+        "Developer key: refresh token",
+    ]
+    assert {
+        name for name in DEVELOPER_KEY_EXTRAS if CONN_FIELDS[name]["schema"].get("format") == "password"
+    } == {
+        "client_secret",
+        "refresh_token",
+    }
+    assert UI_FIELD_BEHAVIOUR["relabeling"]["password"] == "Access token"
+    assert "Developer key" in UI_FIELD_BEHAVIOUR["placeholders"]["password"]
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_0_PLUS, reason="Airflow 2.11's form (Airflow 3 reads conn-fields)")
+def test_airflow_2_widgets_hide_the_developer_key_secrets_as_passwords():
+    from wtforms import PasswordField, StringField
+
+    from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+
+    widgets = CanvasHook.get_connection_form_widgets()
+    assert set(widgets) == set(CONN_FIELDS)
+    assert {name for name, field in widgets.items() if field.field_class is PasswordField} == {
+        "client_secret",
+        "refresh_token",
+    }
+    assert widgets["client_id"].field_class is StringField

@@ -17,7 +17,7 @@ def test_every_api_response_carries_cost_and_remaining(emu: CanvasEmulator, api:
     for response in (api.get(self_url(emu)), api.get(f"{emu.base_url}/api/v1/nothing")):
         assert response.headers["X-Request-Cost"] == "1.0"
         remaining = float(response.headers["X-Rate-Limit-Remaining"])
-        assert 598.0 <= remaining <= 599.0
+        assert 598.0 <= remaining <= 600.0  # 599, plus what leaked while the request ran
 
 
 def test_request_cost_is_settable_and_fills_the_bucket(emu: CanvasEmulator, api: requests.Session) -> None:
@@ -59,7 +59,21 @@ def test_bucket_leaks_so_a_client_that_waits_gets_through(emu: CanvasEmulator, a
 def test_low_remaining_is_reported_so_clients_can_slow_down(
     emu: CanvasEmulator, api: requests.Session
 ) -> None:
-    emu.set_rate_limit_remaining(TEACHER, 20.5)
+    emu.set_rate_limit_remaining(TEACHER, 60.5)
     response = api.get(self_url(emu))
     assert response.status_code == 200
-    assert float(response.headers["X-Rate-Limit-Remaining"]) < 25.0
+    assert float(response.headers["X-Rate-Limit-Remaining"]) < 65.0
+
+
+def test_a_request_is_refused_once_its_up_front_cost_would_fill_the_bucket(
+    emu: CanvasEmulator, api: requests.Session
+) -> None:
+    """Canvas adds 50 up front and refuses a request that then finds the bucket at 600."""
+    emu.leak_rate = 0.0
+    emu.set_rate_limit_remaining(TEACHER, 50.5)
+    assert api.get(self_url(emu)).status_code == 200  # 549.5 + 50 < 600
+    emu.set_rate_limit_remaining(TEACHER, 50.0)
+    response = api.get(self_url(emu))
+    assert response.status_code == 403  # 550 + 50 = 600: full
+    assert response.headers["X-Rate-Limit-Remaining"] == "50.0"  # the up-front cost is given back
+    assert emu.throttled_count == 1

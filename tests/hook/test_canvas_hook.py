@@ -255,8 +255,8 @@ async def test_async_auth_error_is_not_retried(emulator, monkeypatch):
 
 
 def test_hook_slows_down_when_rate_limit_runs_low(emulator, capfd):
-    emulator.set_rate_limit_remaining(TOKEN, 20.0)
-    hook = CanvasHook(settings_overrides={"rate_limit_max_pause_seconds": 0.5})
+    emulator.set_rate_limit_remaining(TOKEN, 60.0)
+    hook = CanvasHook(settings_overrides={"rate_limit_max_pause_seconds": 1.0})
     started = time.monotonic()
     hook.run(SELF)
     assert time.monotonic() - started >= 0.3

@@ -38,6 +38,8 @@ TOKEN = "system-test-token-7d41"
 UI_TOKEN = "system-test-ui-token-93be"
 ADMIN = "admin"
 AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+#: The pool the example DAGs' report starts and downloads take a slot of (the how-to says create it).
+CANVAS_POOL = {"name": "canvas_api", "slots": 4, "description": "Canvas report starts and downloads"}
 #: Courses the example warehouse DAG lands (its ``canvas_courses`` Variable).
 WAREHOUSE_COURSES = [{"course_id": 101, "section_ids": [1]}, {"course_id": 102, "section_ids": [1, 2]}]
 STARTUP_SECONDS = 120.0
@@ -593,6 +595,8 @@ def build_env(home: Path, api_port: int, emulator_url: str, password_file: Path)
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # The UI's Test button on the connection form (off by default since Airflow 2.7).
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         # Runs start only when a test triggers one: no scheduled run of the @daily example.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
@@ -672,6 +676,7 @@ def start_system(home: Path) -> AirflowSystem:
         system.airflow("dag-processor", "dag-processor")
         system.start_triggerer()
         system.wait_healthy(("metadatabase", "scheduler", "triggerer", "dag_processor"))
+        system.api.json("POST", "/api/v2/pools", json=CANVAS_POOL)
     except BaseException:
         system.stop_all()
         raise
