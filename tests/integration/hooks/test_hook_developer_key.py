@@ -78,6 +78,7 @@ async def test_fifty_polls_of_one_event_loop_share_one_token_and_one_renewal(emu
 
 def test_a_download_whose_token_expires_midway_renews_it_and_lands(emulator, key):
     report = finished_report(emulator, 290)
+    CanvasHook().list_course_sections(1)  # the process's first access token
     emulator.reset_records()
     emulator.add_fault(Fault(kind="truncate", server="storage", count=1))
     expired: list[int] = []
