@@ -1,4 +1,7 @@
-"""Test helpers: the test connection, and running DAGs with ``dag.test()`` on Airflow 2.11 and 3.x."""
+"""
+Test helpers: the test connection, running DAGs with ``dag.test()`` on Airflow 2.11 and 3.x, reading
+the asset events a run emitted, running the course report trigger, and loading the example DAGs.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,16 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS as AIRFLOW_V_3
 from airflow.utils.session import create_session
 
 from airflow_provider_canvas_reports.testing import ReportBehaviour, run_report
+
+if TYPE_CHECKING:
+    from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
 
 #: The admin token every emulator knows (``DEFAULT_TOKENS``); ``canvas_default`` uses it.
 TOKEN = "emulator-token"
@@ -185,3 +192,74 @@ def places_a_user_reads(run_id: str, captured_output: str, python_logs: str) -> 
         "rendered fields": rows(RenderedTaskInstanceFields),
         "task instances (trigger events, next_kwargs)": rows(TaskInstance),
     }
+
+
+#: The keys of the extra a download attaches to its asset event.
+EXTRA_KEYS = {"course_id", "report_id", "report_type", "uri", "filename", "size", "sha256"}
+
+
+def asset_models():
+    """The ORM classes of this Airflow line: Asset* on 3, Dataset* on 2.11 (whichever exists)."""
+    try:
+        from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+
+        return AssetModel, AssetEvent, AssetDagRunQueue, "asset_id"
+    except ImportError:
+        from airflow.models.dataset import DatasetDagRunQueue, DatasetEvent, DatasetModel
+
+        return DatasetModel, DatasetEvent, DatasetDagRunQueue, "dataset_id"
+
+
+def events_for(uri: str) -> list[dict]:
+    """The extras of the asset events on ``uri``, oldest first."""
+    model, event, _, key = asset_models()
+    with create_session() as session:
+        asset = session.query(model).filter(model.uri == uri).one_or_none()
+        if asset is None:
+            return []
+        rows = session.query(event).filter(getattr(event, key) == asset.id).order_by(event.id).all()
+        return [dict(row.extra or {}) for row in rows]
+
+
+def register(*dags) -> None:
+    """
+    Write the DAGs, their assets and asset schedules to the database, as the DAG processor does.
+    Airflow 3's ``dag.test()`` syncs the whole DAG bundle itself; Airflow 2.11's does not.
+    """
+    for dag in dags:
+        if hasattr(dag, "sync_to_db"):  # Airflow 2.11
+            dag.sync_to_db()
+
+
+def start_report(course_id: int, sections=(1, 2)) -> int:
+    """Start a course pace report through the hook; its id."""
+    from airflow_provider_canvas_reports.hooks.canvas import CanvasHook
+
+    return CanvasHook().start_course_report(course_id, "course_pace_docx", {"section_ids": list(sections)})[
+        "id"
+    ]
+
+
+def trigger_for(course_id, report_id, **kwargs) -> CourseReportTrigger:
+    """A course pace report trigger on ``canvas_default`` that polls every 0.05 s unless told."""
+    from airflow_provider_canvas_reports.triggers.course_report import CourseReportTrigger
+
+    kwargs.setdefault("poll_interval", 0.05)
+    return CourseReportTrigger("canvas_default", course_id, "course_pace_docx", report_id, **kwargs)
+
+
+async def collect(trigger: CourseReportTrigger) -> list:
+    """Every event the trigger yields."""
+    return [event async for event in trigger.run()]
+
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[1] / "airflow_provider_canvas_reports" / "example_dags"
+
+
+def load_dagbag():
+    """The package's example DAGs, parsed as the DAG processor parses them."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 2
+        from airflow.models.dagbag import DagBag
+    return DagBag(dag_folder=str(EXAMPLE_DAGS))

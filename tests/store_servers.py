@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 AZURITE = ROOT / "tests" / "azurite"
 STARTUP_TIMEOUT_SECONDS = 60.0
 #: The Airflow connections the landing tests name in their URIs.
+#: The connections the integration conftest points at each server (S3: moto in server mode).
+AWS_CONN_ID = "aws_moto"
 GCS_CONN_ID = "gcs_landing"
 AZURE_CONN_ID = "azure_landing"
 #: Azurite's published development account (the same in every Azurite; not a secret).

@@ -7,8 +7,7 @@ import sqlite3
 from datetime import datetime, timezone
 
 from airflow_provider_canvas_reports.testing import ReportBehaviour
-from tests.helpers import run_dag
-from tests.test_example_dags import load_dagbag
+from tests.helpers import load_dagbag, run_dag
 
 
 def test_the_term_s_courses_are_listed_with_their_sections_and_landed(emulator, tmp_path, monkeypatch):

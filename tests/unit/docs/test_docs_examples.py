@@ -124,7 +124,7 @@ def all_blocks() -> list[Block]:
 def suite_runs(path: Path) -> bool:
     """Whether the suite runs ``path``: an example DAG, a test module, or a DAG file a test names."""
     if path.is_relative_to(PACKAGE / "example_dags"):
-        return True  # tests/test_example_dags.py parses and runs every one
+        return True  # tests/integration/test_example_dags.py parses and runs every one
     if path.is_relative_to(TESTS) and path.name.startswith("test_"):
         return True
     if path.is_relative_to(TESTS / "dags"):
