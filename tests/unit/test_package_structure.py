@@ -91,9 +91,3 @@ def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
         [sys.executable, "-c", script, *names], capture_output=True, text=True, timeout=300, cwd=ROOT.parent
     )
     assert result.returncode == 0, result.stderr[-3000:]
-
-
-def test_test_modules_have_unique_names() -> None:
-    """The suite has no ``__init__.py`` files, so pytest imports test modules by basename."""
-    names = [path.name for path in Path(__file__).resolve().parents[1].rglob("test_*.py")]
-    assert sorted(n for n in set(names) if names.count(n) > 1) == []
