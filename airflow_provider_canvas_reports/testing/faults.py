@@ -56,7 +56,8 @@ async def serve_with_faults(
 ) -> Response:
     """Record the request, then answer it through ``action``, applying at most one matching fault.
 
-    A fault refused before processing answers instead of ``action``; ``slow`` waits, then runs it;
+    A fault refused before processing answers instead of ``action``; ``slow`` waits, then runs it,
+    and so does ``hold``, until the faults are cleared;
     the others run ``action`` (the server processes the request) and then lose, delay, cut short or
     misplace its answer.
     """
@@ -67,6 +68,8 @@ async def serve_with_faults(
     else:
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay)
+        if fault is not None and fault.kind == "hold":
+            await _held(state, fault.delay)
         answered = action()
         response = await answered if inspect.isawaitable(answered) else answered
         if fault is not None:
@@ -74,6 +77,15 @@ async def serve_with_faults(
     if record is not None:
         record.status = response.status
     return response
+
+
+async def _held(state: ServerState, limit: float) -> None:
+    """Wait until the faults are cleared, at most ``limit`` seconds."""
+    clears = state.fault_clears
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while state.fault_clears == clears and loop.time() < end:
+        await asyncio.sleep(0.02)
 
 
 async def _after_action(fault: Fault, server: str, response: Response, state: ServerState) -> Response:

@@ -47,6 +47,10 @@ class ServerState(Protocol):
     def take_fault(self, server: str, request: Request) -> Fault | None:
         """The first armed fault matching the request, counted down; None if there is none."""
 
+    @property
+    def fault_clears(self) -> int:
+        """How many times the faults were cleared: a held request waits until this changes."""
+
     def next_error_report_id(self) -> int:
         """A fresh ``error_report_id`` for a 500 body."""
 

@@ -39,6 +39,7 @@ FAULT_KINDS = (
     | FAULTS_AFTER_ACTION
     | {
         "slow",
+        "hold",
         "truncate",
         "stall",
         "delay_response_after_action",
@@ -204,6 +205,8 @@ class Fault:
     - processed, then the answer is lost (a POST has made its report): ``500_after_action``,
       ``reset_after_action``, ``delay_response_after_action`` (answers after ``delay``);
     - ``slow``: waits ``delay`` seconds, then handles the request normally;
+    - ``hold``: waits until the faults are cleared (at most ``delay`` seconds), then handles the
+      request normally: a test holds a request while it waits for something else to happen;
     - ``truncate``: the full ``Content-Length``, then only ``truncate_at`` body bytes and a close;
     - ``stall``: ``truncate_at`` body bytes, a pause of ``delay`` seconds, then the rest (a
       download caught mid-stream);
@@ -212,7 +215,8 @@ class Fault:
 
     ``count``: how many matching requests it hits (-1: forever).
     ``course_id``, ``method``, ``path_contains``, ``server``: filters (None matches anything).
-    ``delay``: seconds, for ``slow``, ``stall`` and ``delay_response_after_action``.
+    ``delay``: seconds, for ``slow``, ``stall`` and ``delay_response_after_action``; the longest
+    wait of ``hold``.
     ``truncate_at``: bytes of body sent before closing (``truncate``) or before pausing ``delay``
     seconds and sending the rest (``stall``); default: half the body.
     """

@@ -70,6 +70,7 @@ class EmulatorState:
         #: ``invalid_request`` or, as other OAuth servers do, ``invalid_grant``.
         self.oauth_grant_error = "invalid_request"
         self.default_behaviour = ReportBehaviour()
+        self._fault_clears = 0
         self._reset_all()
 
     def _default_throttle(self) -> None:
@@ -512,9 +513,16 @@ class EmulatorState:
         return fault
 
     def clear_faults(self) -> None:
-        """Remove every fault."""
+        """Remove every fault, and let the requests ``hold`` faults hold go on."""
         with self._lock:
             self._faults.clear()
+            self._fault_clears += 1
+
+    @property
+    def fault_clears(self) -> int:
+        """How many times the faults were cleared: a held request waits until this changes."""
+        with self._lock:
+            return self._fault_clears
 
     @property
     def faults(self) -> list[Fault]:

@@ -470,6 +470,21 @@ class AirflowSystem:
     def triggerer_tree(self) -> dict[int, int]:
         return self.processes["triggerer"].tree()
 
+    def deferral_taken(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> bool:
+        """
+        Whether the scheduler has taken the exit of the try that deferred. Airflow 3.3 fails a task
+        whose deferring process's "success" executor event reaches a busy scheduler only after the
+        trigger fired and the task was queued again ("task-state-changed-externally";
+        apache/airflow#66374 settled only the ``scheduled`` case, #71580), so a test that lets a
+        trigger fire within seconds waits for this first.
+        """
+        finished = f"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, run_id={run_id},"
+        log = self.log_path("scheduler").read_text(errors="replace")
+        return any(
+            finished in line and ", state=deferred," in line and f", try_number={try_number}," in line
+            for line in log.splitlines()
+        )
+
     # --- DAG runs ---
 
     def wait_for_dag(self, dag_id: str, timeout: float = 90.0) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from airflow_provider_canvas_reports.testing import Fault
 from tests.system.cluster import wait_until
 
 if TYPE_CHECKING:
@@ -33,7 +34,17 @@ def test_a_deferred_wait_that_times_out_in_the_triggerer_aborts_the_report(
 ):
     account_id = 41
     emulator.set_account_behaviour(account_id, created_seconds=0, hold=True)
+    # The trigger's first status read waits until the scheduler knows the worker exited after
+    # deferring: a trigger that fires sooner can get the task failed by Airflow itself.
+    status_reads = f"/accounts/{account_id}/reports/grade_export_csv/"
+    emulator.add_fault(Fault("hold", method="GET", path_contains=status_reads, delay=120))
     run_id = system.trigger("canvas_system_account_deferred", {"account_id": account_id})
+    wait_until(
+        lambda: system.deferral_taken("canvas_system_account_deferred", run_id, "start"),
+        timeout=90,
+        what="the scheduler to take the deferral",
+    )
+    emulator.clear_faults()
     watch = system.watch("canvas_system_account_deferred", run_id, timeout=120)
 
     assert watch.state == "failed", watch.describe()

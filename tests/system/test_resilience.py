@@ -48,20 +48,6 @@ def deferred(watch: RunWatch) -> bool:
     return watch.ti("wait").get("state") == "deferred"
 
 
-def deferral_taken(system: AirflowSystem, dag_id: str, run_id: str, task_id: str = "wait") -> bool:
-    """
-    Whether the scheduler has taken the exit of the try that deferred. Airflow 3.3 fails a task
-    whose deferring process's "success" executor event reaches a busy scheduler only after the
-    trigger fired and the task was queued again ("task-state-changed-externally"), so a test that
-    lets a trigger fire within seconds waits for this first.
-    """
-    key = f"TaskInstanceKey(dag_id='{dag_id}', task_id='{task_id}', run_id='{run_id}', try_number=1"
-    log = system.processes["scheduler"].log_path.read_text(errors="replace")
-    return any(
-        "Received executor event with state success" in line and key in line for line in log.splitlines()
-    )
-
-
 def test_deferred_sensor_survives_a_triggerer_crash(system: AirflowSystem, emulator: EmulatorControl):
     """
     SIGKILL the triggerer (its whole process tree) while the sensor waits on a held report; a new
@@ -96,7 +82,9 @@ def test_deferred_sensor_survives_a_triggerer_crash(system: AirflowSystem, emula
     assert tcp_connections_to(port, system.triggerer_tree()), "the new triggerer should be polling Canvas"
     system.keep_watching(watch, timeout=10, until=deferred)  # still waiting: nothing failed meanwhile
     wait_until(
-        lambda: deferral_taken(system, DAG_ID, run_id), timeout=60, what="the scheduler to take the deferral"
+        lambda: system.deferral_taken(DAG_ID, run_id, "wait"),
+        timeout=60,
+        what="the scheduler to take the deferral",
     )
 
     emulator.finish_report(report_id)
@@ -179,7 +167,9 @@ def test_start_retry_reattaches_after_the_worker_dies_mid_post(
     )
     report_id = system.api.xcom(DAG_ID, run_id, "start")
     wait_until(
-        lambda: deferral_taken(system, DAG_ID, run_id), timeout=60, what="the scheduler to take the deferral"
+        lambda: system.deferral_taken(DAG_ID, run_id, "wait"),
+        timeout=60,
+        what="the scheduler to take the deferral",
     )
     emulator.finish_report(report_id)
     system.keep_watching(watch, timeout=90)
@@ -226,7 +216,9 @@ def test_faults_during_a_real_run_end_in_success(system: AirflowSystem, emulator
 
     trigger_statuses = wait_until(trigger_got_through, timeout=30, what="the trigger to get past the faults")
     wait_until(
-        lambda: deferral_taken(system, DAG_ID, run_id), timeout=60, what="the scheduler to take the deferral"
+        lambda: system.deferral_taken(DAG_ID, run_id, "wait"),
+        timeout=60,
+        what="the scheduler to take the deferral",
     )
     emulator.add_fault(kind="500", server="storage", course_id=course_id)
     emulator.add_fault(kind="truncate", server="storage", course_id=course_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -85,6 +86,29 @@ def test_slow_fault_delays_the_answer(emu: CanvasEmulator, api: requests.Session
     with pytest.raises(requests.Timeout):
         api.get(self_url(emu), timeout=0.1)
     emu.add_fault(Fault("slow", delay=0.2))
+    began = time.monotonic()
+    assert api.get(self_url(emu)).status_code == 200
+    assert time.monotonic() - began >= 0.2
+
+
+def test_hold_fault_keeps_the_request_waiting_until_the_faults_are_cleared(
+    emu: CanvasEmulator, api: requests.Session
+) -> None:
+    unheld = api.get(reports_url(emu, 1))  # the answer it holds back: no report yet (Canvas's 500)
+    emu.add_fault(Fault("hold", path_contains="/reports/", delay=120))
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(requests.get, reports_url(emu, 1), headers=dict(api.headers), timeout=60)
+        deadline = time.monotonic() + 30
+        while sum("/reports/" in r.path for r in emu.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert api.get(self_url(emu)).status_code == 200  # other requests are answered meanwhile
+        assert not held.done()
+        emu.clear_faults()
+        assert held.result(timeout=30).status_code == unheld.status_code
+
+
+def test_hold_fault_lets_go_after_its_delay(emu: CanvasEmulator, api: requests.Session) -> None:
+    emu.add_fault(Fault("hold", delay=0.2))
     began = time.monotonic()
     assert api.get(self_url(emu)).status_code == 200
     assert time.monotonic() - began >= 0.2
