@@ -137,19 +137,19 @@ def test_templated_ids_come_from_params_and_xcom(emulator):
     assert summary["parameters"] == {"section_ids": [5, 6, 7]}
 
 
-@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store arrived in Airflow 3.3")
 def test_retry_finds_its_finished_report_in_the_task_state_store(emulator):
     """
     The first try starts the report, then fails while waiting (a 422: not one the hook retries). By the
     time the retry runs the report is complete, so only the stored id (not the running-report
-    lookup) can stop a second start.
+    lookup) can stop a second start: Airflow 3.3's task state store has it; before 3.3 there is
+    none, and the retry starts a new report (what the README's version table says).
     """
     emulator.set_behaviour(214, ReportBehaviour(created_seconds=0, running_seconds=0.3))
     emulator.add_fault(Fault(kind="422", count=1, method="GET", course_id=214))
     result = run_dag(scenarios.resume_from_state)
     assert result.state == "success", result.task_states
     assert result.task_tries["start"] == 2
-    assert emulator.post_count(214) == 1
+    assert emulator.post_count(214) == (1 if AIRFLOW_V_3_3_PLUS else 2)
     assert result.xcom("start")["status"] == "complete"
 
 
