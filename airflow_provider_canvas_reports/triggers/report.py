@@ -116,6 +116,7 @@ class ReportTrigger(BaseTrigger):
                             log.info("Canvas answers again after %d failed status reads", failures)
                             failures = 0
                         event, last_seen = self._check(report, last_seen, log)
+                        del report  # not held while the trigger sleeps (thousands wait at once)
                         if event is not None:
                             break
                         queued_since = self._note_queue(last_seen, queued_since, log)
