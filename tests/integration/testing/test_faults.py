@@ -101,6 +101,7 @@ def test_hold_fault_keeps_the_request_waiting_until_the_faults_are_cleared(
         deadline = time.monotonic() + 30
         while sum("/reports/" in r.path for r in emu.requests) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert sum("/reports/" in r.path for r in emu.requests) == 2, "the held request never arrived"
         assert api.get(self_url(emu)).status_code == 200  # other requests are answered meanwhile
         assert not held.done()
         emu.clear_faults()
