@@ -36,7 +36,7 @@ OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS)
 LINES := $(AIRFLOW_VERSION) $(COMPAT_AIRFLOW_VERSION) $(MID_AIRFLOW_VERSION)
 LATEST_VENV ?= .venv-latest
 
-.PHONY: install test lint typecheck docs unit pytest test-compat test-mid test-floors test-latest locks demo clean system-deps dist
+.PHONY: install test test-system test-rest ci-setup lint typecheck docs unit pytest test-compat test-mid test-floors test-latest locks demo clean system-deps dist
 
 install: $(STAMP)
 
@@ -95,18 +95,36 @@ $(AZURITE): $(AZURITE_DIR)/package.json $(AZURITE_DIR)/package-lock.json
 	cd $(AZURITE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: lint typecheck docs system-deps
-	$(PY) -m pytest -q -p no:cacheprovider
+# $(call timed,WHAT,COMMAND): run COMMAND, then say how long it took; COMMAND's status is kept.
+timed = started=$$(date +%s); $(2); status=$$?; \
+	echo "$(1) took $$(($$(date +%s) - started)) s (load $$(cut -d' ' -f1-3 /proc/loadavg))"; exit $$status
+
+# The whole suite on Airflow $(AIRFLOW_VERSION), in two halves: the system tests (real Airflow
+# processes, a Celery cluster) and the rest. `make test` runs them one after the other; `make -j2`
+# runs them side by side (CI does, beside the other lines).
+test: lint test-system typecheck docs test-rest
+
+test-system: install system-deps
+	@$(call timed,Airflow $(AIRFLOW_VERSION) system tests,$(PY) -m pytest -q -p no:cacheprovider tests/system $(PYTEST_ARGS))
+
+test-rest: install $(AZURITE)
+	@$(call timed,Airflow $(AIRFLOW_VERSION) tests outside tests/system,$(PY) -m pytest -q -p no:cacheprovider --ignore=tests/system $(PYTEST_ARGS))
 
 # pytest alone (no ruff/mypy) in $(VENV).
 pytest: install $(AZURITE)
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	@$(call timed,Airflow $(AIRFLOW_VERSION) pytest $(PYTEST_ARGS),$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS))
 
 test-compat:
 	$(MAKE) pytest VENV=$(COMPAT_VENV) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION) PYTEST_ARGS='$(COMPAT_PYTEST_ARGS)'
 
 test-mid:
 	$(MAKE) pytest VENV=$(MID_VENV) AIRFLOW_VERSION=$(MID_AIRFLOW_VERSION) PYTEST_ARGS='$(OTHER_PYTEST_ARGS)'
+
+# Everything CI installs, one thing at a time (uv, npm and apt must not race): the venvs of the
+# four lines, Azurite, Chromium, PostgreSQL, Redis. Then `.ci/run` runs the lines side by side.
+ci-setup: install system-deps $(FLOORS_VENV)/.installed
+	$(MAKE) install VENV=$(COMPAT_VENV) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION)
+	$(MAKE) install VENV=$(MID_VENV) AIRFLOW_VERSION=$(MID_AIRFLOW_VERSION)
 
 $(FLOORS_VENV)/.installed: pyproject.toml Makefile $(FLOORS_LOCK) | $(UV)
 	test -x $(FLOORS_VENV)/bin/python || $(PYTHON) -m venv $(FLOORS_VENV)
@@ -115,7 +133,7 @@ $(FLOORS_VENV)/.installed: pyproject.toml Makefile $(FLOORS_LOCK) | $(UV)
 
 test-floors: $(FLOORS_VENV)/.installed $(AZURITE)
 	$(FLOORS_VENV)/bin/python -m pip list --format=freeze 2>/dev/null | grep -iE '^(apache-airflow|tenacity|requests|pendulum|aiohttp|httpx|cryptography)[=-]' || true
-	$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider $(OTHER_PYTEST_ARGS)
+	@$(call timed,Declared floors pytest $(OTHER_PYTEST_ARGS),$(FLOORS_VENV)/bin/python -m pytest -q -p no:cacheprovider $(OTHER_PYTEST_ARGS))
 
 # The newest releases of everything, no lock: drift found on purpose, before it reaches a lock.
 # Not in CI. The newest Airflow 3, then the newest 2.11 patch, each in a venv made anew.

@@ -41,6 +41,11 @@ AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 _REQUEST_LINE = re.compile(r'\\"(?P<method>[A-Z]+) (?P<target>\S+) HTTP/[\d.]+\\" (?P<status>\d{3})')
 
 
+def _lost_its_port(log: str) -> bool:
+    """Whether a server's log says another process had its port (Go's and Node's wording)."""
+    return bool(re.search(r"address already in use|EADDRINUSE", log, re.IGNORECASE))
+
+
 class _Process:
     """A server process in its own session, its output in a log file, stopped by its pid."""
 
@@ -71,9 +76,19 @@ class _Process:
         raise NotImplementedError
 
     def start(self) -> Any:
+        began = time.monotonic()
+        # Another process (another CI line runs beside this one) may take the free port before the
+        # server binds it: the server then exits at once, and a new port is tried.
+        for _ in range(3):
+            if self._spawn():
+                self.started_in = time.monotonic() - began
+                return self
+        raise RuntimeError(f"{self.name} lost its port to another process three times")
+
+    def _spawn(self) -> bool:
+        """Start the server on a free port: True once it answers, False if it exited at once."""
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
         self.port = free_port(self.host)
-        began = time.monotonic()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self._argv(),
@@ -83,15 +98,17 @@ class _Process:
                 cwd=self.workdir,
                 start_new_session=True,
             )
-        deadline = began + STARTUP_TIMEOUT_SECONDS
-        while not self._ready():
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while not self._ready() or self.process.poll() is not None:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 text = self.log_path.read_text(errors="replace")[-2000:]
+                timed_out = self.process.poll() is None
                 self.stop()
-                raise RuntimeError(f"{self.name} did not start on {self.host}:{self.port}: {text}")
+                if timed_out or not _lost_its_port(text):
+                    raise RuntimeError(f"{self.name} did not start on {self.host}:{self.port}: {text}")
+                return False
             time.sleep(0.05)
-        self.started_in = time.monotonic() - began
-        return self
+        return True
 
     def stop(self) -> None:
         if self.process is not None:

@@ -41,6 +41,7 @@ def route(
     if report is None:
         return responses.not_found()
     if len(rest) == 4 and method == "GET":
+        report.note_status_read(now)
         return _render(state, report, now)
     if len(rest) == 4 and method == "DELETE":
         report.delete(now)

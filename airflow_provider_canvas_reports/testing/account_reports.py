@@ -75,6 +75,8 @@ class AccountReport:
     stopped: tuple[str, float] | None = None
     attachment: Attachment | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Status reads (``GET`` of this report) so far.
+    status_reads: int = 0
 
     @property
     def parts(self) -> list[str]:
@@ -159,6 +161,13 @@ class AccountReport:
         """Soft-delete it (``DELETE``): ``deleted`` from now on."""
         if self.stopped is None or self.stopped[0] != "deleted":
             self.stopped = ("deleted", now)
+
+    def note_status_read(self, now: float) -> None:
+        """Count a status read; a held report with ``reads_to_finish`` completes on that read."""
+        self.status_reads += 1
+        wanted = self.behaviour.reads_to_finish
+        if self.behaviour.hold and wanted and self.status_reads >= wanted:
+            self.force_finish(self.behaviour.outcome, now)
 
     def force_finish(self, outcome: str, now: float) -> None:
         """End a held report now."""

@@ -129,7 +129,7 @@ class ReportBehaviour:
     ``running_seconds``: time spent ``running``.
     ``outcome``: ``"complete"`` or ``"error"`` (a report without sections/enrollments always errors).
     ``hold``: stay ``running`` until :meth:`CanvasEmulator.finish_report` is called.
-    ``reads_to_finish``: with ``hold``, a course report also completes on its own on its status read
+    ``reads_to_finish``: with ``hold``, a report also completes on its own on its status read
     number ``reads_to_finish`` (0: never). With 2, a sensor's first check sees it running and defers,
     and the trigger's first poll sees it complete: a deferral on any machine, at any speed.
     ``progress``: include a (non-monotonic) ``progress`` key; current Canvas sends none.

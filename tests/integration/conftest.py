@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.servers import free_port
 from tests.store_servers import AWS_CONN_ID, AZURE_CONN_ID, GCS_CONN_ID, AzuriteServer, GcsServer
 
 
@@ -44,35 +45,37 @@ class S3Server:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto_server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"moto_server did not listen on 127.0.0.1:{port} within 30 s")
+def _start_moto() -> tuple[subprocess.Popen[bytes], int]:
+    """moto_server on a free port, listening. Another process (another CI line runs beside this
+    one) may take the port before moto binds it: moto then exits at once, and a new port is tried."""
+    for _ in range(3):
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            except OSError:
+                time.sleep(0.05)
+                continue
+            if process.poll() is None:
+                return process, port
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+            raise RuntimeError(f"moto_server did not listen on 127.0.0.1:{port} within 30 s")
+    raise RuntimeError(f"moto_server exited three times (last: {process.returncode})")
 
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process, port = _start_moto()
     try:
-        _wait_until_listening(port, process, time.monotonic() + 30)
         yield S3Server(f"http://127.0.0.1:{port}", process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -134,7 +134,9 @@ def test_the_nightly_account_export_lands_and_loads_the_emulator_s_zip_for_the_t
     monkeypatch.setenv(
         "AIRFLOW_CONN_CANVAS_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(warehouse)})
     )
-    emulator.set_account_behaviour(None, ReportBehaviour(rows=15, seed=2))
+    # The sensor's first check sees it running and defers; the trigger's first read sees it done
+    # (not a minute later, the example's poll interval).
+    emulator.set_account_behaviour(None, ReportBehaviour(rows=15, seed=2, hold=True, reads_to_finish=2))
     dag = load_dagbag().get_dag("canvas_account_reports_nightly")
     logical_date = datetime(2026, 3, 2, tzinfo=timezone.utc)
     result = run_dag(dag, logical_date=logical_date)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -24,6 +25,21 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "airflow_provider_canvas_reports"
 # Modules a plain import cannot stand for: DAG files, a command line, the pytest plugin (needs pytest).
 NOT_IMPORTED = ("example_dags", "__main__", "pytest_plugin")
+# What a checkout holds besides its sources: venvs, caches, build output, Node modules.
+NOT_SHIPPED = (
+    ".git",
+    ".venv*",
+    "*.egg-info",
+    "__pycache__",
+    "*_cache",
+    "node_modules",
+    "_build",
+    "build",
+    "dist",
+    "test-artifacts",
+    ".demo",
+    ".work",
+)
 
 IMPORT_EVERY_MODULE = f"""
 import importlib, json, pkgutil
@@ -60,7 +76,11 @@ def source_modules() -> set[str]:
 def dist(tmp_path_factory) -> dict[str, Path]:
     """``make dist``'s steps: an sdist, a wheel built from it, both checked by twine."""
     out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--outdir", out, ROOT, cwd=ROOT)
+    # Built from a copy of the tree: setuptools writes the egg-info beside the sources, and other
+    # CI lines build from the same checkout at the same time.
+    source = tmp_path_factory.mktemp("source") / "tree"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
+    run(sys.executable, "-m", "build", "--outdir", out, source, cwd=source)
     (wheel,), (sdist,) = list(out.glob("*.whl")), list(out.glob("*.tar.gz"))
     run(sys.executable, "-m", "twine", "check", "--strict", wheel, sdist, cwd=out)
     return {"wheel": wheel, "sdist": sdist}

@@ -394,13 +394,8 @@ def test_start_is_retried_when_throttled_because_canvas_did_nothing(emulator):
     assert report["id"]
 
 
-def test_start_is_retried_when_the_connection_was_refused(emulator, monkeypatch):
-    import socket
-
-    with socket.socket() as probe:  # a loopback port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(f"http://127.0.0.1:{port}"))
+def test_start_is_retried_when_the_connection_was_refused(emulator, monkeypatch, closed_port):
+    monkeypatch.setenv("AIRFLOW_CONN_CANVAS_DEFAULT", connection_json(f"http://127.0.0.1:{closed_port}"))
     with pytest.raises(CanvasTransportError) as info:
         CanvasHook(retry_limit=3).start_course_report(101, "course_pace_docx", SECTIONS)
     assert info.value.maybe_processed is False
