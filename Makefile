@@ -27,8 +27,9 @@ COMPAT_PYTEST_ARGS ?= --ignore=tests/system
 # A supported Airflow 3 line between 3.0 and the newest, in its own venv: the same suites as 2.11.
 MID_AIRFLOW_VERSION ?= 3.1.8
 MID_VENV ?= .venv-3.1
-# The declared floors: every direct dependency of the package and its test extra at the lowest
-# version pyproject.toml admits (uv's lowest-direct resolution), Airflow 2.11.1 included.
+# The declared floors: every direct dependency of the package and its test extra pinned at the
+# lowest version pyproject.toml admits (constraints/floors.py names the few the test extra raises),
+# Airflow 2.11.1 included.
 FLOORS_VENV ?= .venv-floors
 FLOORS_LOCK := constraints/floors-py$(PYVER).txt
 OTHER_PYTEST_ARGS ?= $(COMPAT_PYTEST_ARGS)
@@ -52,15 +53,18 @@ $(STAMP): pyproject.toml Makefile $(LOCK) | $(UV)
 
 # The locks, from pyproject.toml and constraints/*.in (the Airflow pin and any cap a line needs).
 # Run after changing a dependency; commit what it writes.
-locks: | $(UV)
+locks: install | $(UV)
 	for line in $(LINES); do \
 		in=constraints/airflow-$$line.in; test -f $$in || echo "apache-airflow==$$line" > $$in; \
 		$(UV) pip compile -q --python-version $(PYVER) --extra test --extra examples --extra bench --extra docs \
 			--no-header --annotation-style line pyproject.toml $$in -o constraints/airflow-$$line-py$(PYVER).txt \
 			|| exit 1; \
 	done
+	$(PY) constraints/floors.py > $(FLOORS_LOCK).pins
+	rm -f $(FLOORS_LOCK)  # resolved afresh: an old lock's versions are not preferred
 	$(UV) pip compile -q --python-version $(PYVER) --resolution lowest-direct --extra test --extra examples \
-		--no-header --annotation-style line pyproject.toml --constraint constraints/floors.in -o $(FLOORS_LOCK)
+		--no-header --annotation-style line pyproject.toml --constraint constraints/floors.in \
+		--constraint $(FLOORS_LOCK).pins -o $(FLOORS_LOCK); status=$$?; rm -f $(FLOORS_LOCK).pins; exit $$status
 
 lint: install
 	$(VENV)/bin/ruff check airflow_provider_canvas_reports tests docs
@@ -100,9 +104,9 @@ timed = started=$$(date +%s); $(2); status=$$?; \
 	echo "$(1) took $$(($$(date +%s) - started)) s (load $$(cut -d' ' -f1-3 /proc/loadavg))"; exit $$status
 
 # The whole suite on Airflow $(AIRFLOW_VERSION), in two halves: the system tests (real Airflow
-# processes, a Celery cluster) and the rest. `make test` runs them one after the other; `make -j2`
-# runs them side by side (CI does, beside the other lines).
-test: lint test-system typecheck docs test-rest
+# processes, a Celery cluster) and the rest. `make test` runs them one after the other; .ci/run
+# runs each as a part of its own, beside the other lines.
+test: lint typecheck docs test-system test-rest
 
 test-system: install system-deps
 	@$(call timed,Airflow $(AIRFLOW_VERSION) system tests,$(PY) -m pytest -q -p no:cacheprovider tests/system $(PYTEST_ARGS))
@@ -121,7 +125,7 @@ test-mid:
 	$(MAKE) pytest VENV=$(MID_VENV) AIRFLOW_VERSION=$(MID_AIRFLOW_VERSION) PYTEST_ARGS='$(OTHER_PYTEST_ARGS)'
 
 # Everything CI installs, one thing at a time (uv, npm and apt must not race): the venvs of the
-# four lines, Azurite, Chromium, PostgreSQL, Redis. Then `.ci/run` runs the lines side by side.
+# four lines, Azurite, Chromium, PostgreSQL, Redis. Then .ci/run runs the parts two at a time.
 ci-setup: install system-deps $(FLOORS_VENV)/.installed
 	$(MAKE) install VENV=$(COMPAT_VENV) AIRFLOW_VERSION=$(COMPAT_AIRFLOW_VERSION)
 	$(MAKE) install VENV=$(MID_VENV) AIRFLOW_VERSION=$(MID_AIRFLOW_VERSION)
