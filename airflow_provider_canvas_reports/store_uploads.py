@@ -32,6 +32,8 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_canvas_reports.exceptions import CanvasDownloadError
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from concurrent.futures import Future
@@ -195,13 +197,13 @@ class _PartsUpload(StoreUpload):
         self._filled = 0
 
     def _part_done(self, number: int, future: Future[Any], buffer: bytearray) -> None:
+        """Runs on the loop once a part is answered: note a failure (for the next write), free the
+        buffer. The part's answer is read by :meth:`_wait`: ``future.result()`` returns to a waiter
+        before this callback has run, so a result noted here could be missing at the commit."""
         try:
             error = future.exception()
-            if error is not None:
-                if self._failure is None:
-                    self._failure = error
-            else:
-                self._done[number] = future.result()
+            if error is not None and self._failure is None:
+                self._failure = error
         finally:
             self._free.put(buffer)
 
@@ -213,9 +215,13 @@ class _PartsUpload(StoreUpload):
         return asyncio.run_coroutine_threadsafe(method(*args), self._loop).result()
 
     def _wait(self) -> None:
-        for future in list(self._inflight.values()):
-            with contextlib.suppress(BaseException):
-                future.result()
+        """Wait for every part in flight; keep each answer (an S3 ETag, an Azure block id)."""
+        for number, future in list(self._inflight.items()):
+            try:
+                self._done[number] = future.result()
+            except BaseException as error:
+                if self._failure is None:
+                    self._failure = error
         self._inflight.clear()
 
     def flush(self) -> None:
@@ -232,9 +238,11 @@ class _PartsUpload(StoreUpload):
         if self._filled:
             self._send()
         self.flush()
+        if sorted(self._done) != list(range(1, self._number + 1)):  # never commit with a part missing
+            raise CanvasDownloadError(f"{self.path}: {self._number} parts sent, {len(self._done)} answered")
         if before is not None:
             before()
-        self._call(self._complete, [self._done[n] for n in sorted(self._done)])
+        self._call(self._complete, [self._done[n] for n in range(1, self._number + 1)])
 
     def abort(self) -> None:
         # Parts in flight finish first (bounded by the window and the client's timeouts): a part
