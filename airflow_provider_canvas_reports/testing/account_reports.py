@@ -165,8 +165,7 @@ class AccountReport:
     def note_status_read(self, now: float) -> None:
         """Count a status read; a held report with ``reads_to_finish`` completes on that read."""
         self.status_reads += 1
-        wanted = self.behaviour.reads_to_finish
-        if self.behaviour.hold and wanted and self.status_reads >= wanted:
+        if self.behaviour.finishes_on_read(self.status_reads):
             self.force_finish(self.behaviour.outcome, now)
 
     def force_finish(self, outcome: str, now: float) -> None:

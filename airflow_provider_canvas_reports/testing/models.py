@@ -160,6 +160,10 @@ class ReportBehaviour:
     rows: int = 20
     seed: int = 0
 
+    def finishes_on_read(self, reads: int) -> bool:
+        """Whether a report held by this behaviour completes on its status read number ``reads``."""
+        return self.hold and self.reads_to_finish > 0 and reads >= self.reads_to_finish
+
     def __post_init__(self) -> None:
         choices = {
             "outcome": REPORT_OUTCOMES,
